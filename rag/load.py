@@ -1,0 +1,174 @@
+"""Stage 1, load: files and folders → raw `Document`s, with every skipped file reported by name.
+
+Formats: .txt/.md (plain text), .html/.htm (extracted later by trafilatura), .json (one record or a list of
+records), .jsonl (one record per line). Folders are walked recursively without following directory links,
+so a symlink loop cannot trap the walk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .schema import Document, Loaded, Problem
+
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+HTML_SUFFIXES = (".html", ".htm")
+JSON_SUFFIXES = (".json", ".jsonl")
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES
+
+# Record fields, first match wins. Covers common scraper and dataset layouts.
+TEXT_FIELDS = ("text", "content", "body", "article", "maintext", "html")
+TITLE_FIELDS = ("title", "headline")
+URL_FIELDS = ("url", "link", "href")
+DATE_FIELDS = ("date", "published", "publish_date", "published_at", "date_publish", "pubdate")
+PUBLISHER_FIELDS = ("source", "publisher", "site", "outlet")
+
+DEFAULT_MAX_BYTES = 20_000_000
+
+
+def load_paths(paths: Iterable[str | Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
+    """Load every supported file under `paths`; unreadable ones become `Problem`s, the rest still load."""
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    for path in _walk(paths, problems):
+        try:
+            documents.extend(load_file(path, max_bytes, problems))
+        except _Skip as skip:
+            problems.append(Problem(source=str(path), reason=str(skip)))
+    return Loaded(documents=tuple(documents), problems=tuple(problems))
+
+
+class _Skip(Exception):
+    """Internal: this file is skipped for the given reason."""
+
+
+def _walk(paths: Iterable[str | Path], problems: list[Problem]) -> Iterator[Path]:
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.startswith("."):
+                        continue
+                    file = Path(root) / name
+                    if file.suffix.lower() in SUPPORTED_SUFFIXES:
+                        yield file
+                    else:
+                        problems.append(Problem(str(file), f"unsupported file type '{file.suffix}'"))
+        elif path.is_file():
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                yield path
+            else:
+                problems.append(
+                    Problem(str(path), f"unsupported file type '{path.suffix}'; use {', '.join(SUPPORTED_SUFFIXES)}")
+                )
+        else:
+            problems.append(Problem(str(path), "no such file or folder"))
+
+
+def load_file(path: Path, max_bytes: int, problems: list[Problem]) -> list[Document]:
+    """One file → its documents. Bad JSON records are appended to `problems`; a bad file raises `_Skip`."""
+    text = read_text(path, max_bytes)
+    key = str(path.resolve())
+    path = _display_path(path)
+    suffix = path.suffix.lower()
+    if suffix in JSON_SUFFIXES:
+        return _records_to_documents(_parse_records(text, suffix, str(path), problems), key, str(path), problems)
+    return [Document(key=key, source=str(path), raw=text, is_html=suffix in HTML_SUFFIXES)]
+
+
+def _display_path(path: Path) -> Path:
+    """Relative to the current folder when inside it: shorter citations, same file."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
+def read_text(path: Path, max_bytes: int) -> str:
+    """The file as UTF-8 text; raises `_Skip` saying why it cannot be used."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise _Skip(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit; split it")
+        data = path.read_bytes()
+    except OSError as e:
+        raise _Skip(f"cannot read file ({e.strerror or e})") from e
+    if b"\x00" in data[:8192]:
+        raise _Skip("binary file, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _Skip(f"not valid UTF-8 (bad byte at offset {e.start}); re-save it as UTF-8") from e
+    if not text.strip():
+        raise _Skip("empty file")
+    return text
+
+
+def _parse_records(text: str, suffix: str, source: str, problems: list[Problem]) -> list[tuple[str, Any]]:
+    """(record label, parsed value) pairs; a malformed JSONL line is reported and skipped."""
+    if suffix == ".jsonl":
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append((f"line {number}", json.loads(line)))
+            except (ValueError, RecursionError):
+                problems.append(Problem(f"{source}:{number}", "invalid JSON on this line"))
+        return records
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise _Skip(f"invalid JSON ({str(e).splitlines()[0][:80]})") from e
+    if isinstance(value, list):
+        return [(f"record {i}", v) for i, v in enumerate(value)]
+    return [("record 0", value)]
+
+
+def _records_to_documents(
+    records: list[tuple[str, Any]], key: str, source: str, problems: list[Problem]
+) -> list[Document]:
+    documents = []
+    for label, record in records:
+        where = f"{source} ({label})"
+        if not isinstance(record, dict):
+            problems.append(Problem(where, "record is not a JSON object"))
+            continue
+        text = _field(record, TEXT_FIELDS)
+        if not text.strip():
+            problems.append(Problem(where, f"record has no text (expected one of: {', '.join(TEXT_FIELDS)})"))
+            continue
+        url = _field(record, URL_FIELDS)
+        documents.append(
+            Document(
+                key=url or f"{key}#{label}",
+                source=url or where,
+                raw=text,
+                is_html=_looks_like_html(text),
+                title=_field(record, TITLE_FIELDS),
+                url=url,
+                date=_field(record, DATE_FIELDS),
+                publisher=_field(record, PUBLISHER_FIELDS),
+            )
+        )
+    return documents
+
+
+def _field(record: dict[str, Any], names: tuple[str, ...]) -> str:
+    for name in names:
+        value = record.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return " ".join(value).strip()
+    return ""
+
+
+def _looks_like_html(text: str) -> bool:
+    head = text.lstrip()[:200].lower()
+    return head.startswith(("<!doctype html", "<html", "<body", "<article", "<div", "<p>", "<p "))

@@ -1,0 +1,299 @@
+"""The composing module: wires load → clean → chunk → embed → index → retrieve → answer.
+
+`RAG` owns one index folder. Reads reload automatically when another process has written a newer
+generation; writes hold the folder's lock and publish a new generation atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .answer import REFUSAL, extract_answer
+from .chunk import chunk_article, token_counter
+from .clean import clean_document
+from .embed import Embedder, embed_all, load_embedder
+from .errors import BadDocument, BadQuestion, DocumentNotFound, IndexNotFound, RagError
+from .index.dense import FaissIndex
+from .index.sparse import BM25Index
+from .index.store import FORMAT_VERSION, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
+from .retrieve import retrieve, search_queries
+from .schema import Answer, Article, Chunk, IndexReport, IndexStats, Problem, Turn
+from .settings import Settings
+from .load import load_paths
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    add: tuple[Article, ...]  # new or changed articles (to chunk and embed)
+    drop: frozenset[str]  # doc ids whose old chunks go (changed or removed)
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    duplicates: tuple[str, ...]
+
+
+def plan_update(existing: Sequence[Article], incoming: Sequence[Article]) -> UpdatePlan:
+    """Decide what an index call changes: same id + same text → unchanged; same id + new text → updated;
+    text already stored under another id (or earlier in this batch) → duplicate, stored once."""
+    by_id = {a.doc_id: a for a in existing}
+    owner = {a.content_hash: a.doc_id for a in existing}
+    add, updated, unchanged, duplicates, drop = [], [], [], [], set()
+    for article in incoming:
+        old = by_id.get(article.doc_id)
+        if old is not None and old.content_hash == article.content_hash:
+            unchanged.append(article.doc_id)
+            continue
+        holder = owner.get(article.content_hash)
+        if holder is not None and holder != article.doc_id:
+            duplicates.append(f"{article.source} (same text as {holder})")
+            continue
+        if old is not None:
+            updated.append(article.doc_id)
+            drop.add(article.doc_id)
+            owner.pop(old.content_hash, None)
+        add.append(article)
+        by_id[article.doc_id] = article
+        owner[article.content_hash] = article.doc_id
+    return UpdatePlan(tuple(add), frozenset(drop), tuple(updated), tuple(unchanged), tuple(duplicates))
+
+
+class RAG:
+    """Question answering over one index folder."""
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self._embedder = embedder
+        self._data: IndexData | None = None
+        self._generation: str = ""
+        self._lock = threading.Lock()
+
+    # ---- reading -------------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.model)
+        return self._embedder
+
+    def data(self) -> IndexData:
+        """The live index, reloaded if a newer generation was published since the last read."""
+        folder = self.settings.index_dir
+        with self._lock:
+            generation = live_generation(folder).name
+            if self._data is None or generation != self._generation:
+                self._data = read_index(folder, self._build_settings())
+                self._generation = generation
+            return self._data
+
+    def exists(self) -> bool:
+        try:
+            live_generation(self.settings.index_dir)
+        except IndexNotFound:
+            return False
+        return True
+
+    def stats(self) -> IndexStats:
+        data = self.data()
+        m = data.manifest
+        return IndexStats(
+            path=str(self.settings.index_dir),
+            articles=m.articles,
+            chunks=m.chunks,
+            model=m.model,
+            dimension=m.dimension,
+            chunk_tokens=m.chunk_tokens,
+            chunk_overlap=m.chunk_overlap,
+            format_version=m.format_version,
+            documents=tuple((a.doc_id, a.title) for a in data.articles),
+        )
+
+    def article(self, doc_id: str) -> Article:
+        for article in self.data().articles:
+            if article.doc_id == doc_id:
+                return article
+        raise DocumentNotFound(f"no article {doc_id!r} in {self.settings.index_dir}; see `python -m rag stats`")
+
+    # ---- asking --------------------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        answer = None
+        for event in self.ask_stream(question, history):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
+        """Yields the answer text in pieces as each is ready, then the complete `Answer`."""
+        question, notice = self.check_question(question)
+        data = self.data()
+        queries = search_queries(question, history)
+        query = queries[1] if len(queries) > 1 else question
+        needs_embedder = self.settings.retrieval != "bm25" or bool(data.chunks)
+        hits = retrieve(data, self.embedder if needs_embedder else None, queries, self.settings)
+        text, citations, refused, confidence = (
+            extract_answer(question, queries[:2], hits, self.embedder, self.settings)
+            if hits
+            else (REFUSAL, (), True, 0.0)
+        )
+        for piece in _pieces(text):
+            yield piece
+        yield Answer(
+            question=question,
+            text=text,
+            citations=citations,
+            refused=refused,
+            hits=hits,
+            query=query,
+            notice=notice,
+            confidence=round(confidence, 4),
+        )
+
+    def check_question(self, question: str) -> tuple[str, str]:
+        """The usable question and a notice; `BadQuestion` when there is nothing to ask."""
+        if not isinstance(question, str):
+            raise BadQuestion(f"the question must be text, got {type(question).__name__}")
+        cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in question).split())
+        if not cleaned:
+            raise BadQuestion("the question is empty; type a question about the articles")
+        limit = self.settings.max_question_chars
+        if len(cleaned) > limit:
+            return cleaned[:limit], f"Your question was {len(cleaned):,} characters; only the first {limit:,} were used."
+        return cleaned, ""
+
+    # ---- writing -------------------------------------------------------------------------------
+    def index(self, paths: Iterable[str | Path], rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
+        """Add or update the articles under `paths`; unchanged ones are not embedded again."""
+        loaded = load_paths(paths)
+        problems = list(loaded.problems)
+        articles = []
+        for doc in loaded.documents:
+            try:
+                articles.append(clean_document(doc))
+            except BadDocument as e:
+                problems.append(Problem(doc.source, str(e).split(": ", 1)[-1]))
+        with writer_lock(self.settings.index_dir):
+            existing = None if rebuild or not self.exists() else self.data()
+            plan = plan_update(existing.articles if existing else (), articles)
+            report = IndexReport(
+                added=tuple(a.doc_id for a in plan.add if a.doc_id not in plan.updated),
+                updated=plan.updated,
+                unchanged=plan.unchanged,
+                duplicates=plan.duplicates,
+                problems=tuple(problems),
+            )
+            if existing is not None and not plan.add:
+                return report
+            new_chunks, new_vectors = self._chunk_and_embed(plan.add, progress)
+            self._publish(existing, plan.drop, plan.add, new_chunks, new_vectors, progress)
+        return dataclasses.replace(report, chunks_embedded=len(new_chunks))
+
+    def remove(self, doc_ids: Sequence[str]) -> IndexReport:
+        with writer_lock(self.settings.index_dir):
+            data = self.data()
+            known = {a.doc_id for a in data.articles}
+            missing = [d for d in doc_ids if d not in known]
+            if missing:
+                raise DocumentNotFound(
+                    f"no article {', '.join(map(repr, missing))} in {self.settings.index_dir}; "
+                    "list ids with `python -m rag stats`"
+                )
+            self._publish(data, frozenset(doc_ids), (), [], np.zeros((0, data.manifest.dimension), np.float32), None)
+        return IndexReport(removed=tuple(doc_ids))
+
+    def _chunk_and_embed(self, articles: Sequence[Article], progress: Progress | None) -> tuple[list[Chunk], np.ndarray]:
+        s = self.settings
+        count = token_counter(s.encoding)
+        fits = getattr(self.embedder, "fits", None)
+        chunks = [c for a in articles for c in chunk_article(a, s.chunk_tokens, s.chunk_overlap, count, fits)]
+        report = (lambda done, total: progress("embedding", done, total)) if progress else None
+        vectors = embed_all(self.embedder, [c.embed_text() for c in chunks], s.batch_size, report)
+        return chunks, vectors
+
+    def _publish(
+        self,
+        old: IndexData | None,
+        drop: frozenset[str],
+        add: Sequence[Article],
+        new_chunks: Sequence[Chunk],
+        new_vectors: np.ndarray,
+        progress: Progress | None,
+    ) -> None:
+        if progress:
+            progress("saving", 0, 1)
+        articles = [a for a in (old.articles if old else ()) if a.doc_id not in drop] + list(add)
+        keep_rows = [i for i, c in enumerate(old.chunks) if c.doc_id not in drop] if old else []
+        chunks = [old.chunks[i] for i in keep_rows] + list(new_chunks) if old else list(new_chunks)
+        old_vectors = old.dense.vectors()[keep_rows] if old else np.zeros((0, self.embedder.dimension), np.float32)
+        vectors = np.vstack([old_vectors, new_vectors]) if len(new_vectors) else old_vectors
+        s = self.settings
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            model=s.model,
+            dimension=self.embedder.dimension,
+            encoding=s.encoding,
+            chunk_tokens=s.chunk_tokens,
+            chunk_overlap=s.chunk_overlap,
+            articles=len(articles),
+            chunks=len(chunks),
+            updated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
+        data = IndexData(
+            manifest,
+            tuple(articles),
+            tuple(chunks),
+            FaissIndex.build(vectors, self.embedder.dimension),
+            BM25Index.build([c.embed_text() for c in chunks]),
+        )
+        write_index(s.index_dir, data)
+        if progress:
+            progress("saving", 1, 1)
+
+    def _build_settings(self) -> dict[str, object]:
+        s = self.settings
+        return {"model": s.model, "encoding": s.encoding, "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap}
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """The answer in word-sized pieces (spaces kept), for progressive display."""
+    start = 0
+    for i, ch in enumerate(text):
+        if ch == " " and i > start:
+            yield text[start : i + 1]
+            start = i + 1
+    if start < len(text):
+        yield text[start:]
+
+
+_DEFAULT: dict[Settings, RAG] = {}
+
+
+def open_rag(settings: Settings | None = None) -> RAG:
+    """The `RAG` for these settings (one per settings per process); the default index is built from the
+    bundled articles on first use."""
+    settings = settings or Settings.from_env()
+    rag = _DEFAULT.get(settings)
+    if rag is None:
+        rag = _DEFAULT[settings] = RAG(settings)
+    if not rag.exists():
+        if not settings.corpus_dir.is_dir():
+            raise IndexNotFound(
+                f"no index at {settings.index_dir} and no articles at {settings.corpus_dir}; "
+                "run `python -m rag index <your article folders>`"
+            )
+        log.info("building the index at %s from %s", settings.index_dir, settings.corpus_dir)
+        rag.index([settings.corpus_dir])
+    return rag
+
+
+def ask(question: str, history: Sequence[Turn] = (), settings: Settings | None = None) -> Answer:
+    """Answer `question` from the default index (or the one `settings` names), with citations."""
+    return open_rag(settings).ask(question, history)

@@ -1,0 +1,90 @@
+"""Answers as text for people: plain text for the terminal, Markdown and HTML for the web chat. Pure functions."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from .schema import Answer, Article, Citation
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def excerpt(text: str, limit: int = 300) -> str:
+    """`text` cut at a word boundary to about `limit` characters.
+
+    >>> excerpt("one two three", 8)
+    'one two…'
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def citation_label(c: Citation) -> str:
+    where = c.url or c.source
+    return f"[{c.number}] {c.title} — {where} (characters {c.start}–{c.end})"
+
+
+def answer_to_text(answer: Answer, passage_chars: int = 400) -> str:
+    """The answer, then its numbered sources with the cited passages, for a terminal."""
+    lines = [answer.notice] if answer.notice else []
+    lines.append(answer.text)
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            lines.append(citation_label(c))
+            lines.append(f"    {excerpt(c.text, passage_chars)}")
+    return "\n".join(lines)
+
+
+def highlight_passage_html(c: Citation) -> str:
+    """The passage as HTML with its supporting sentences in <mark>, everything else escaped."""
+    out, cursor = [], c.start
+    for a, b in c.highlights:
+        a, b = max(a, c.start), min(b, c.end)
+        if a < cursor:
+            continue
+        out.append(html.escape(c.text[cursor - c.start : a - c.start]))
+        out.append(f"<mark>{html.escape(c.text[a - c.start : b - c.start])}</mark>")
+        cursor = b
+    out.append(html.escape(c.text[cursor - c.start :]))
+    return "".join(out).replace("\n\n", "<br><br>")
+
+
+def answer_to_html(answer: Answer) -> str:
+    """Answer body with [n] markers linked to the numbered source cards below it."""
+    body = html.escape(answer.text)
+    body = _MARKER.sub(lambda m: f'<a class="cite" href="#src-{m.group(1)}">[{m.group(1)}]</a>', body)
+    notice = f'<p class="notice">{html.escape(answer.notice)}</p>' if answer.notice else ""
+    cls = "answer refused" if answer.refused else "answer"
+    parts = [notice, f'<div class="{cls}">{body}</div>']
+    if answer.citations:
+        parts.append('<div class="sources">')
+        for c in answer.citations:
+            where = html.escape(c.url or c.source)
+            link = f'<a href="{where}" target="_blank" rel="noopener">{where}</a>' if c.url else where
+            parts.append(
+                f'<details class="source" id="src-{c.number}" open><summary><b>[{c.number}]</b> '
+                f"{html.escape(c.title)} <small>{link} · doc <code>{html.escape(c.doc_id)}</code></small></summary>"
+                f'<blockquote class="passage">{highlight_passage_html(c)}</blockquote></details>'
+            )
+        parts.append("</div>")
+    return "".join(parts)
+
+
+def article_to_html(article: Article, spans: tuple[tuple[int, int], ...] = ()) -> str:
+    """The full cleaned article with the given character spans marked."""
+    out, cursor = [], 0
+    for a, b in sorted(spans):
+        if a < cursor:
+            continue
+        out.append(html.escape(article.text[cursor:a]))
+        out.append(f"<mark>{html.escape(article.text[a:b])}</mark>")
+        cursor = b
+    out.append(html.escape(article.text[cursor:]))
+    meta = " · ".join(html.escape(x) for x in (article.publisher, article.date, article.url or article.source) if x)
+    body = "".join(out).replace("\n\n", "</p><p>")
+    return f"<h3>{html.escape(article.title)}</h3><p><small>{meta}</small></p><p>{body}</p>"

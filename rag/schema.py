@@ -1,0 +1,149 @@
+"""The value types that flow between stages: Article → Chunk → Hit → Answer (with Citations).
+
+All frozen; all JSON-friendly through `to_dict()`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+class _Record:
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class Document(_Record):
+    """A raw text or HTML page as loaded, before cleaning. `key` identifies it across re-indexing."""
+
+    key: str  # stable identity: URL, or absolute path (+ #record number)
+    source: str  # what the user sees: path as given, or URL
+    raw: str
+    is_html: bool = False
+    title: str = ""
+    url: str = ""
+    date: str = ""
+    publisher: str = ""
+
+
+@dataclass(frozen=True)
+class Article(_Record):
+    """A cleaned article. `text` is what chunk spans and citation offsets index into."""
+
+    doc_id: str
+    title: str
+    text: str
+    source: str  # file path or URL the article came from
+    url: str = ""
+    date: str = ""
+    publisher: str = ""
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk(_Record):
+    """A passage of one article: `article.text[start:end] == text`."""
+
+    doc_id: str
+    position: int  # 0-based order within the article
+    start: int
+    end: int
+    text: str
+    title: str
+    source: str
+
+    def embed_text(self) -> str:
+        """What the embedder and BM25 see: the headline gives every passage its topic."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+@dataclass(frozen=True)
+class Hit(_Record):
+    """A retrieved chunk with the evidence for its rank (ranks are 1-based; None = not retrieved by that side)."""
+
+    chunk: Chunk
+    score: float  # fused (RRF) score, or the single retriever's score
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+    dense_score: float | None = None
+    bm25_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation(_Record):
+    """A numbered, verifiable source: the exact passage and where it sits in the cleaned article."""
+
+    number: int
+    doc_id: str
+    title: str
+    source: str
+    text: str  # the whole passage
+    start: int  # character offsets of the passage in the cleaned article
+    end: int
+    score: float
+    url: str = ""
+    # Character spans (in the cleaned article) of the sentences that support the answer.
+    highlights: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer(_Record):
+    question: str
+    text: str  # with inline [n] markers
+    citations: tuple[Citation, ...]
+    refused: bool
+    hits: tuple[Hit, ...]
+    query: str = ""  # the standalone search query actually used (differs for follow-ups)
+    confidence: float = 0.0  # cosine similarity of the best supporting sentence to the question
+    notice: str = ""  # e.g. "question was shortened"
+
+
+@dataclass(frozen=True)
+class Turn(_Record):
+    """One earlier exchange of a conversation, for follow-up questions."""
+
+    question: str
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class Problem(_Record):
+    """A file or record that was skipped, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Loaded(_Record):
+    documents: tuple[Document, ...]
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class IndexReport(_Record):
+    """What one `index` call changed."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    duplicates: tuple[str, ...] = ()  # sources whose text is already indexed under another id
+    removed: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    chunks_embedded: int = 0
+
+
+@dataclass(frozen=True)
+class IndexStats(_Record):
+    path: str
+    articles: int
+    chunks: int
+    model: str
+    dimension: int
+    chunk_tokens: int
+    chunk_overlap: int
+    format_version: int
+    documents: tuple[tuple[str, str], ...] = ()  # (doc_id, title)
