@@ -1,0 +1,96 @@
+"""Answers with the real model, FAISS and bm25s over the bundled corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import Turn
+from rag.answer import REFUSAL, select_sentences
+from rag.errors import BadQuestion
+from rag.retrieve import rrf_fuse, search_queries
+
+from .conftest import CRUX_ARTICLE
+
+
+def test_crux_question_cites_the_2024_article(bundled_index):
+    answer = bundled_index.ask("what did China say was the crux?")
+    assert not answer.refused
+    first = answer.citations[0]
+    assert first.number == 1 and answer.text.index("[1]") < len(answer.text)
+    assert "lack of trust between Washington and Pyongyang" in first.text
+    article = bundled_index.article(first.doc_id)
+    assert article.source.endswith(f"{CRUX_ARTICLE}.txt")
+    assert article.text[first.start : first.end] == first.text
+    # the highlighted sentence is the one that answers, and it sits inside the passage
+    (a, b), *_ = first.highlights
+    assert first.start <= a < b <= first.end
+    assert "lack of trust between Washington and Pyongyang" in article.text[a:b]
+    assert "lack of trust between Washington and Pyongyang" in answer.text.split("[1]")[0]
+
+
+def test_citations_are_numbered_in_order_of_use(bundled_index):
+    answer = bundled_index.ask("What did North Korea's legislature vote to scrap?")
+    import re
+
+    used = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    firsts = list(dict.fromkeys(used))
+    assert firsts == list(range(1, len(firsts) + 1)) == [c.number for c in answer.citations]
+    assert "economic cooperation agreements" in answer.text
+
+
+@pytest.mark.parametrize("question", ["Who won the 2021 Super Bowl?", "What is the recipe for banana bread?"])
+def test_off_topic_question_is_refused(bundled_index, question):
+    answer = bundled_index.ask(question)
+    assert answer.refused and answer.text == REFUSAL and answer.citations == ()
+    assert answer.hits  # what was looked at is still reported
+    assert answer.confidence < bundled_index.settings.refuse_below
+
+
+def test_hits_explain_their_ranks(bundled_index):
+    answer = bundled_index.ask("Padasuri-6 missiles")
+    assert len(answer.hits) == bundled_index.settings.top_k
+    scores = [h.score for h in answer.hits]
+    assert scores == sorted(scores, reverse=True)
+    top = answer.hits[0]
+    assert top.dense_rank is not None and top.bm25_rank == 1 and "Padasuri-6" in top.chunk.text
+
+
+def test_follow_up_uses_the_conversation(bundled_index):
+    first = bundled_index.ask("Which Chinese vice foreign minister visited Pyongyang last month?")
+    assert "Sun Weidong" in first.text
+    follow = bundled_index.ask("Who did he hold talks with there?", [Turn(first.question, first.text)])
+    assert follow.query.startswith(first.question)
+    assert "Pak Myong-ho" in follow.text
+    alone = bundled_index.ask("Who did he hold talks with there?")
+    assert alone.query == "Who did he hold talks with there?"
+
+
+def test_retrieval_modes(bundled_index):
+    for mode in ("dense", "bm25"):
+        rag = type(bundled_index)(bundled_index.settings.replace(retrieval=mode), embedder=bundled_index.embedder)
+        answer = rag.ask("what did China say was the crux?")
+        side = [h.dense_rank if mode == "dense" else h.bm25_rank for h in answer.hits]
+        other = [h.bm25_rank if mode == "dense" else h.dense_rank for h in answer.hits]
+        assert all(r is not None for r in side) and all(r is None for r in other)
+
+
+def test_bad_questions(bundled_index):
+    for empty in ["", "   \n\t", "\x00\x01"]:
+        with pytest.raises(BadQuestion, match="empty"):
+            bundled_index.ask(empty)
+    long = bundled_index.ask("crux " * 30_000)
+    assert "only the first 1,000" in long.notice
+
+
+def test_streaming_yields_pieces_then_the_answer(bundled_index):
+    events = list(bundled_index.ask_stream("what did China say was the crux?"))
+    *pieces, final = events
+    assert len(pieces) > 5 and "".join(pieces) == final.text
+
+
+def test_rrf_and_selection_units():
+    fused = rrf_fuse([[1, 2, 3], [3, 1]], k=60)
+    assert [row for row, _ in fused] == [1, 3, 2]
+    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
+    assert select_sentences([0.5, 0.45, 0.1], [{"a"}, {"b"}, {"c"}], limit=3, keep_ratio=0.8) == [0, 1]
+    assert search_queries("Who is Liu Xiaoming, China's envoy?", [Turn("x", "y")]) == ["Who is Liu Xiaoming, China's envoy?"]

@@ -1,0 +1,136 @@
+"""Incremental indexing, the on-disk contract, and the clear errors for broken or mismatched indexes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from rag import RAG, Settings
+from rag.errors import DocumentNotFound, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
+from rag.index.store import live_generation, writer_lock
+from rag.pipeline import plan_update
+from rag.schema import Article
+
+from .conftest import CRUX_ARTICLE
+
+
+def _ids(rag):
+    return sorted(a.doc_id for a in rag.data().articles)
+
+
+def test_reindex_unchanged_embeds_nothing(fresh_rag, corpus_copy):
+    first = fresh_rag.index([corpus_copy])
+    assert len(first.added) == 2 and first.chunks_embedded == fresh_rag.stats().chunks > 0
+    generation = live_generation(fresh_rag.settings.index_dir).name
+    again = fresh_rag.index([corpus_copy])
+    assert (again.added, again.updated, again.chunks_embedded, len(again.unchanged)) == ((), (), 0, 2)
+    assert live_generation(fresh_rag.settings.index_dir).name == generation  # nothing rewritten
+
+
+def test_changed_article_is_reembedded_alone(fresh_rag, corpus_copy):
+    fresh_rag.index([corpus_copy])
+    before = fresh_rag.data()
+    path = corpus_copy / f"{CRUX_ARTICLE}.txt"
+    path.write_text(path.read_text() + "\nThe envoy later said talks would resume in the spring, officials confirmed.\n")
+    report = fresh_rag.index([corpus_copy])
+    after = fresh_rag.data()
+    (changed,) = report.updated
+    assert report.added == () and len(report.unchanged) == 1
+    assert report.chunks_embedded == sum(c.doc_id == changed for c in after.chunks)
+    other = [c for c in after.chunks if c.doc_id != changed]
+    assert other == [c for c in before.chunks if c.doc_id != changed]  # untouched, same order
+    answer = fresh_rag.ask("When will talks resume according to the envoy?")
+    assert "spring" in answer.text
+
+
+def test_remove_document(fresh_rag, corpus_copy):
+    fresh_rag.index([corpus_copy])
+    victim = next(a.doc_id for a in fresh_rag.data().articles if a.doc_id.startswith("scmp-2021"))
+    fresh_rag.remove([victim])
+    assert victim not in _ids(fresh_rag)
+    assert all(c.doc_id != victim for c in fresh_rag.data().chunks)
+    assert fresh_rag.data().dense.size == len(fresh_rag.data().chunks)
+    with pytest.raises(DocumentNotFound, match="python -m rag stats"):
+        fresh_rag.remove([victim])
+
+
+def test_identical_article_stored_once(fresh_rag, corpus_copy, tmp_path):
+    copy = tmp_path / "elsewhere"
+    copy.mkdir()
+    shutil.copy(corpus_copy / f"{CRUX_ARTICLE}.txt", copy / "same-story.txt")
+    report = fresh_rag.index([corpus_copy, copy])
+    assert len(report.added) == 2 and len(report.duplicates) == 1 and "same-story.txt" in report.duplicates[0]
+    assert fresh_rag.stats().articles == 2
+
+
+def test_plan_update_rules():
+    a = Article("a", "A", "x", "s", content_hash="h1")
+    b = Article("b", "B", "y", "s", content_hash="h2")
+    plan = plan_update([a], [a, Article("a2", "A", "x", "s2", content_hash="h1"), b, Article("b2", "B", "y", "t", content_hash="h2")])
+    assert plan.unchanged == ("a",) and [x.doc_id for x in plan.add] == ["b"] and len(plan.duplicates) == 2
+    plan = plan_update([a], [Article("a", "A", "z", "s", content_hash="h9")])
+    assert plan.updated == ("a",) and plan.drop == {"a"}
+
+
+def test_manifest_and_files_are_plain(fresh_rag, corpus_copy):
+    fresh_rag.index([corpus_copy])
+    gen = live_generation(fresh_rag.settings.index_dir)
+    manifest = json.loads((gen / "manifest.json").read_text())
+    assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2" and manifest["dimension"] == 384
+    assert (manifest["chunk_tokens"], manifest["chunk_overlap"], manifest["format_version"]) == (200, 40, 1)
+    rows = (gen / "chunks.jsonl").read_text().splitlines()
+    assert len(rows) == manifest["chunks"] == fresh_rag.data().dense.size
+    assert sorted(p.name for p in gen.iterdir()) == ["articles.jsonl", "bm25", "chunks.jsonl", "dense.faiss", "manifest.json"]
+    assert not list((gen / "bm25").glob("*.pkl"))
+
+
+def test_mismatched_settings_give_a_rebuild_hint(fresh_rag, corpus_copy, embedder):
+    fresh_rag.index([corpus_copy])
+    other = RAG(fresh_rag.settings.replace(chunk_tokens=120), embedder=embedder)
+    with pytest.raises(IndexMismatch, match=r"chunk_tokens=200 \(you asked for 120\).*--rebuild"):
+        other.ask("anything?")
+    other = RAG(fresh_rag.settings.replace(model="some/other-model"), embedder=embedder)
+    with pytest.raises(IndexMismatch, match="model="):
+        other.stats()
+    rebuilt = other.settings.replace(model=fresh_rag.settings.model, chunk_tokens=120)
+    assert RAG(rebuilt, embedder=embedder).index([corpus_copy], rebuild=True).chunks_embedded > 0
+
+
+@pytest.mark.parametrize("damage", ["truncate_chunks", "garble_manifest", "drop_faiss", "bad_pointer"])
+def test_corrupted_index_gives_clear_error(fresh_rag, corpus_copy, embedder, damage):
+    fresh_rag.index([corpus_copy])
+    folder = fresh_rag.settings.index_dir
+    gen = live_generation(folder)
+    if damage == "truncate_chunks":
+        lines = (gen / "chunks.jsonl").read_text().splitlines()
+        (gen / "chunks.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    elif damage == "garble_manifest":
+        (gen / "manifest.json").write_text("{not json")
+    elif damage == "drop_faiss":
+        (gen / "dense.faiss").unlink()
+    else:
+        (folder / "CURRENT").write_text("gen-999999\n")
+    with pytest.raises(IndexCorrupt, match="rebuild"):
+        RAG(fresh_rag.settings, embedder=embedder).stats()
+
+
+def test_missing_index_and_lock(tmp_path, embedder):
+    rag = RAG(Settings(index_dir=tmp_path / "none"), embedder=embedder)
+    with pytest.raises(IndexNotFound, match="python -m rag index"):
+        rag.stats()
+    with writer_lock(tmp_path / "none"):
+        with pytest.raises(IndexLocked, match="another process"):
+            rag.index([tmp_path])
+
+
+def test_crash_leftovers_are_ignored_and_cleaned(fresh_rag, corpus_copy):
+    fresh_rag.index([corpus_copy])
+    folder = fresh_rag.settings.index_dir
+    (folder / ".tmp-deadbeef").mkdir()  # as a writer killed mid-save leaves it
+    (folder / ".tmp-deadbeef" / "chunks.jsonl").write_text("partial")
+    assert fresh_rag.stats().articles == 2
+    fresh_rag.remove([fresh_rag.data().articles[0].doc_id])
+    assert not (folder / ".tmp-deadbeef").exists()
+    assert len(list(folder.glob("gen-*"))) == 2  # live + previous, for readers mid-open

@@ -1,0 +1,78 @@
+"""Loaders of every format, and bad files reported by name while the rest still load."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from rag.clean import clean_document
+from rag.load import load_paths
+
+BODY = "China and the US agreed to keep talking about the Korean peninsula on Thursday, officials said."
+
+
+def test_text_and_markdown(tmp_path):
+    (tmp_path / "a.txt").write_text(f"Talks go on\n\n{BODY}\n")
+    (tmp_path / "b.md").write_text(f"# Markdown story\n\n{BODY} More.\n")
+    loaded = load_paths([tmp_path])
+    assert [d.source.endswith(n) for d, n in zip(loaded.documents, ["a.txt", "b.md"])] == [True, True]
+    article = clean_document(loaded.documents[0])
+    assert (article.title, article.text) == ("Talks go on", BODY)
+
+
+def test_html_main_text_and_metadata(tmp_path):
+    page = f"""<html><head><title>Big News</title><link rel="canonical" href="https://news.example/a">
+    <meta property="article:published_time" content="2024-02-23"></head><body>
+    <nav>Home | World | Sport</nav><article><h1>Big News</h1><p>{BODY}</p>
+    <script>document.write('tracking')</script><p>The meeting was held by video link and lasted two hours.</p>
+    </article><footer>Copyright 2024 Example Media. All rights reserved.</footer></body></html>"""
+    (tmp_path / "page.html").write_text(page)
+    article = clean_document(load_paths([tmp_path / "page.html"]).documents[0])
+    assert article.title == "Big News"
+    assert BODY in article.text and "lasted two hours" in article.text
+    assert "tracking" not in article.text and "Copyright" not in article.text and "Home | World" not in article.text
+    assert (article.url, article.date) == ("https://news.example/a", "2024-02-23")
+
+
+def test_json_object_list_and_jsonl_with_a_bad_line(tmp_path):
+    record = {"title": "T1", "text": BODY, "url": "https://x.example/1", "date": "2024-01-01", "source": "Wire"}
+    (tmp_path / "one.json").write_text(json.dumps(record))
+    (tmp_path / "many.json").write_text(json.dumps([{**record, "url": "https://x.example/2"}, {"title": "no text"}]))
+    lines = [json.dumps({**record, "url": "https://x.example/3", "content": BODY}), "{not json", json.dumps([1])]
+    (tmp_path / "feed.jsonl").write_text("\n".join(lines) + "\n")
+    loaded = load_paths([tmp_path])
+    urls = sorted(d.url for d in loaded.documents)
+    assert urls == ["https://x.example/1", "https://x.example/2", "https://x.example/3"]
+    reasons = " | ".join(f"{p.source}: {p.reason}" for p in loaded.problems)
+    assert "record has no text" in reasons and "feed.jsonl:2: invalid JSON" in reasons
+    assert "not a JSON object" in reasons
+    article = clean_document(next(d for d in loaded.documents if d.url.endswith("/1")))
+    assert (article.title, article.publisher, article.date, article.source) == ("T1", "Wire", "2024-01-01", record["url"])
+
+
+def test_bad_files_are_reported_by_name_and_the_rest_index(tmp_path):
+    (tmp_path / "good.txt").write_text(BODY)
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (tmp_path / "empty.txt").write_text("   \n")
+    (tmp_path / "broken.json").write_text("{\"title\": ")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG")
+    (tmp_path / "loop").mkdir()
+    os.symlink(tmp_path / "loop", tmp_path / "loop" / "again")
+    loaded = load_paths([tmp_path])
+    assert [d.source.rsplit("/", 1)[-1] for d in loaded.documents] == ["good.txt"]
+    reasons = {p.source.rsplit("/", 1)[-1]: p.reason for p in loaded.problems}
+    assert reasons["binary.txt"] == "binary file, not text"
+    assert reasons["latin1.txt"].startswith("not valid UTF-8")
+    assert reasons["empty.txt"] == "empty file"
+    assert reasons["broken.json"].startswith("invalid JSON")
+    assert reasons["deep.json"].startswith("invalid JSON")
+    assert reasons["photo.png"].startswith("unsupported file type")
+
+
+def test_missing_path_and_size_limit(tmp_path):
+    (tmp_path / "big.txt").write_text("word " * 1000)
+    loaded = load_paths([tmp_path / "nope", tmp_path / "big.txt"], max_bytes=1000)
+    assert [p.reason for p in loaded.problems][0] == "no such file or folder"
+    assert "over the" in loaded.problems[1].reason
