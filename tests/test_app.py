@@ -1,0 +1,113 @@
+"""The real app: a Gradio server on loopback, driven by gradio_client and by headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import ARTICLES, ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`python app.py` as a user starts it, on its own index and upload folders."""
+    tmp = tmp_path_factory.mktemp("app")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "RAG_INDEX_DIR": str(tmp / "index"),
+        "RAG_CORPUS_DIR": str(ARTICLES),
+        "RAG_UPLOAD_DIR": str(tmp / "uploads"),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    log = (tmp / "app.log").open("w")
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError((tmp / "app.log").read_text())
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("app did not start in 180 s")
+    yield url, tmp
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_api_returns_the_structured_answer(server):
+    from gradio_client import Client
+
+    url, _ = server
+    client = Client(url, verbose=False)
+    result = client.predict("what did China say was the crux?", 5, "hybrid", api_name="/ask")
+    assert result["refused"] is False
+    assert "lack of trust between Washington and Pyongyang" in result["citations"][0]["text"]
+    refused = client.predict("What is the recipe for banana bread?", 5, "hybrid", api_name="/ask")
+    assert refused["refused"] is True and refused["citations"] == []
+    bad = client.predict("   ", 5, "hybrid", api_name="/ask")
+    assert "empty" in bad["error"]
+
+
+def test_binds_to_loopback_only(server):
+    url, _ = server
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    out = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip("ss not available")
+    local = [line.split()[3] for line in out.stdout.splitlines()]  # the listening address column
+    assert local and all(addr.startswith("127.0.0.1:") for addr in local)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_browser_asks_the_crux_question(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        page.fill("#question textarea", "what did China say was the crux?")
+        started = time.monotonic()
+        page.press("#question textarea", "Enter")
+        page.wait_for_function(
+            "document.querySelector('#chat') && document.querySelector('#chat').innerText.includes('Searching')"
+            " || document.querySelector('#chat').innerText.includes('Beijing')",
+            timeout=60_000,
+        )
+        first_text = time.monotonic() - started
+        page.wait_for_selector("#sources mark", timeout=60_000)
+        full = time.monotonic() - started
+        chat = page.inner_text("#chat")
+        assert "lack of trust between Washington and Pyongyang" in chat and "[1]" in chat
+        marked = page.inner_text("#sources mark")
+        assert "lack of trust between Washington and Pyongyang" in marked
+        assert page.is_visible("#src-1")
+        page.screenshot(path=str(tmp_path / "crux.png"), full_page=True)
+        print(f"\nbrowser: first visible text {first_text * 1000:.0f} ms, full answer {full * 1000:.0f} ms")
+        browser.close()
+    assert (tmp_path / "crux.png").stat().st_size > 10_000
