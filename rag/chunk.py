@@ -54,15 +54,21 @@ def sentence_spans(text: str) -> list[Span]:
         cursor = para.start()
         for sentence in _segmenter().segment(para.group()):
             piece = sentence.strip()
-            if not piece:
+            at = text.find(piece, cursor, para.end()) if piece else -1
+            if at < 0:
                 continue
-            at = text.find(piece, cursor, para.end())
-            if at < 0:  # the splitter altered the text: fall back to the rest of the paragraph
-                spans.append((cursor, para.end()))
-                break
+            _add_trimmed(text, cursor, at, spans)  # text the splitter skipped is kept, never lost
             spans.append((at, at + len(piece)))
             cursor = at + len(piece)
+        _add_trimmed(text, cursor, para.end(), spans)
     return spans
+
+
+def _add_trimmed(text: str, start: int, end: int, spans: list[Span]) -> None:
+    gap = text[start:end]
+    if gap.strip():
+        lead = len(gap) - len(gap.lstrip())
+        spans.append((start + lead, start + len(gap.rstrip())))
 
 
 def split_long(text: str, span: Span, budget: int, count: CountTokens) -> list[Span]:

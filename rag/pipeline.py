@@ -25,7 +25,7 @@ from .index.dense import FaissIndex
 from .index.sparse import BM25Index
 from .index.store import FORMAT_VERSION, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
 from .retrieve import retrieve, search_queries
-from .schema import Answer, Article, Chunk, IndexReport, IndexStats, Problem, Turn
+from .schema import Answer, Article, Chunk, Hit, IndexReport, IndexStats, Problem, Turn
 from .settings import Settings
 from .load import load_paths
 
@@ -131,14 +131,21 @@ class RAG:
         assert answer is not None
         return answer
 
+    def search(self, question: str, history: Sequence[Turn] = ()) -> tuple[Hit, ...]:
+        """Retrieval only: the top `settings.top_k` passages for the question, best first."""
+        question, _ = self.check_question(question)
+        return self._retrieve(search_queries(question, history))
+
+    def _retrieve(self, queries: Sequence[str]) -> tuple[Hit, ...]:
+        embedder = self.embedder if self.settings.retrieval != "bm25" else None
+        return retrieve(self.data(), embedder, queries, self.settings)
+
     def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
         """Yields the answer text in pieces as each is ready, then the complete `Answer`."""
         question, notice = self.check_question(question)
-        data = self.data()
         queries = search_queries(question, history)
         query = queries[1] if len(queries) > 1 else question
-        needs_embedder = self.settings.retrieval != "bm25" or bool(data.chunks)
-        hits = retrieve(data, self.embedder if needs_embedder else None, queries, self.settings)
+        hits = self._retrieve(queries)
         text, citations, refused, confidence = (
             extract_answer(question, queries[:2], hits, self.embedder, self.settings)
             if hits
