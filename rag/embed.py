@@ -96,7 +96,7 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Word pieces including the [CLS]/[SEP] the model adds."""
-        return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+        return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
 
     def fits(self, text: str) -> bool:
         return self.count_tokens(text) <= self.max_tokens

@@ -1,0 +1,1 @@
+"""Evaluation benchmark: `python -m eval`. Uses the same `rag` code users run."""

@@ -1,0 +1,73 @@
+"""`python -m eval [--dataset NAME ...] [--limit N] [--out DIR]`: the benchmark, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from rag import RagError, Settings
+
+from .datasets import LOADERS, ROOT, DatasetMissing
+from .report import write
+from .runner import RunConfig
+from .suite import evaluate
+
+DEFAULT_DATASETS_DIR = Path(os.environ.get("RAG_DATASETS_DIR", ROOT.parent / "shared" / "datasets"))
+
+
+def progress(items, desc):  # type: ignore[no-untyped-def]
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit="q", leave=False, file=sys.stderr, disable=None)  # bar on a terminal only
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
+    parser.add_argument("--dataset", action="append", choices=sorted(LOADERS), help="repeatable; default: all")
+    parser.add_argument("--limit", type=int, help="questions per split, over a corpus cut down around them")
+    parser.add_argument("--answer-limit", type=int, default=1000, help="questions answered end to end (SQuAD, RealTimeQA)")
+    parser.add_argument("--out", type=Path, default=ROOT / "eval" / "out", help="report folder (default eval/out)")
+    parser.add_argument("--datasets-dir", type=Path, default=DEFAULT_DATASETS_DIR, help="shared datasets folder")
+    parser.add_argument("--cache-dir", type=Path, default=RunConfig.cache_dir, help="corpus files and indexes")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    config = RunConfig(limit=args.limit, answer_limit=args.answer_limit, cache_dir=args.cache_dir)
+    report = {
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+        "settings": {k: str(v) for k, v in dataclasses.asdict(settings).items()},
+        "config": {"limit": args.limit, "answer_limit": args.answer_limit},
+        "datasets": {},
+    }
+    for name in args.dataset or list(LOADERS):
+        started = time.perf_counter()
+        try:
+            dataset = LOADERS[name](args.datasets_dir)
+            result = evaluate(dataset, settings, config, progress)
+        except DatasetMissing as e:
+            print(f"skipping {e}", file=sys.stderr)
+            report["datasets"][name] = {"skipped": str(e)}
+            continue
+        except RagError as e:
+            print(f"error: {name}: {e}", file=sys.stderr)
+            return 1
+        result["seconds"] = round(time.perf_counter() - started, 1)
+        report["datasets"][name] = result
+        print(f"{name}: done in {result['seconds']} s", file=sys.stderr)
+    paths = write(report, args.out)
+    print((args.out / "report.md").read_text())
+    print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Evaluation datasets, read in place from ../shared/datasets (never copied into the project).
+
+Each loader returns a `Dataset`: questions with gold answers / gold documents, and the corpus as records
+(written to a JSONL file in the cache folder and indexed by the ordinary `rag` code). Corpus records carry
+`url = "<dataset>:<id>"` (or the article's real URL) so retrieved chunks map back to gold documents.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_QA = ROOT / "eval" / "data" / "bundled_qa.jsonl"
+DEV_LAST_WEEK = "20230407"  # RealTimeQA: weeks up to this one are the development split
+
+
+class DatasetMissing(Exception):
+    """The dataset's files are not there; the run skips it with this message."""
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answers: tuple[str, ...] = ()  # empty: unanswerable from the corpus
+    gold_docs: frozenset[str] = frozenset()  # corpus record urls (or article stems for the bundled set)
+    history: tuple[str, ...] = ()  # earlier questions of the conversation, asked first
+    split: str = "all"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    questions: tuple[Question, ...]
+    records: tuple[dict[str, Any], ...] = ()  # corpus as JSON records; empty → `corpus_dir`
+    corpus_dir: Path | None = None
+    kind: str = "qa"  # "qa" (answers) or "retrieval" (documents only)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _require(path: Path, name: str) -> Path:
+    if not path.exists():
+        raise DatasetMissing(f"{name}: {path} not found; point --datasets-dir at the shared datasets folder")
+    return path
+
+
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def bundled(_: Path) -> Dataset:
+    questions = []
+    for row in _jsonl(BUNDLED_QA):
+        questions.append(
+            Question(
+                id=row["id"],
+                question=row["question"],
+                answers=tuple(row["answers"]),
+                gold_docs=frozenset([row["article"]]) if row.get("article") else frozenset(),
+                history=tuple(q for q, _ in row.get("history", [])),
+            )
+        )
+    return Dataset("bundled", tuple(questions), corpus_dir=ROOT / "data" / "articles")
+
+
+def scifact(root: Path) -> Dataset:
+    base = _require(root / "scifact", "scifact")
+    qrels: dict[str, set[str]] = {}
+    for line in (base / "beir" / "qrels" / "test.tsv").read_text().splitlines()[1:]:
+        qid, did, score = line.strip().split("\t")
+        if int(score) > 0:
+            qrels.setdefault(qid, set()).add(f"scifact:{did}")
+    questions = tuple(
+        Question(id=q["_id"], question=q["text"], gold_docs=frozenset(qrels[q["_id"]]))
+        for q in _jsonl(base / "beir" / "queries.jsonl")
+        if q["_id"] in qrels
+    )
+    records = tuple(
+        {"url": f"scifact:{d['_id']}", "title": d["title"], "text": d["text"]}
+        for d in _jsonl(base / "beir-derived" / "corpus.jsonl.gz")
+    )
+    return Dataset("scifact", questions, records, kind="retrieval")
+
+
+def squad(root: Path) -> Dataset:
+    base = _require(root / "squad-v1.1-dev", "squad")
+    data = json.loads((base / "dev-v1.1.json").read_text())["data"]
+    records, questions = [], []
+    for article in data:
+        for i, paragraph in enumerate(article["paragraphs"]):
+            url = f"squad:{article['title']}#{i}"
+            records.append({"url": url, "title": article["title"].replace("_", " "), "text": paragraph["context"]})
+            for qa in paragraph["qas"]:
+                answers = tuple(a["text"] for a in qa["answers"])
+                questions.append(Question(id=qa["id"], question=qa["question"], answers=answers, gold_docs=frozenset([url])))
+    return Dataset("squad", tuple(questions), tuple(records), extra={"reference_dir": base / "reference-predictions"})
+
+
+def realtimeqa(root: Path) -> Dataset:
+    base = _require(root / "realtimeqa", "realtimeqa")
+    weeks = sorted(p.name.split("_")[0] for p in (base / "past" / "2023").glob("*_gcs.jsonl.gz"))
+    if not weeks:
+        raise DatasetMissing(f"realtimeqa: no *_gcs.jsonl.gz files under {base / 'past' / '2023'}")
+    records: dict[str, dict[str, Any]] = {}
+    retrieved: dict[str, list[str]] = {}  # question id → urls of the articles its search returned
+    questions = []
+    for week in weeks:
+        for row in _jsonl(base / "past" / "2023" / f"{week}_gcs.jsonl.gz"):
+            urls = []
+            for r in row["search_result"]:
+                if r.get("text") and r.get("url"):
+                    records.setdefault(
+                        r["url"], {"url": r["url"], "title": r.get("title", ""), "text": r["text"], "date": r.get("publish_date") or ""}
+                    )
+                    urls.append(r["url"])
+            retrieved[row["question_id"]] = urls
+        for q in _jsonl(base / "past" / "2023" / f"{week}_qa.jsonl"):
+            gold = q["choices"][int(q["answer"][0])]
+            questions.append(
+                Question(
+                    id=q["question_id"],
+                    question=q["question_sentence"],
+                    answers=(gold,),
+                    split="dev" if week <= DEV_LAST_WEEK else "test",
+                )
+            )
+    return Dataset(
+        "realtimeqa",
+        tuple(questions),
+        tuple(records.values()),
+        extra={"base": base, "weeks": weeks, "search_urls": retrieved},
+    )
+
+
+LOADERS = {"bundled": bundled, "scifact": scifact, "squad": squad, "realtimeqa": realtimeqa}

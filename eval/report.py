@@ -1,0 +1,115 @@
+"""Report files: JSON (everything), Markdown (the comparison tables) and a PNG chart of recall@k."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .runner import MODES, RECALL_KS
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [f"# Evaluation report\n\n{report['machine']} · model `{report['settings']['model']}` · {report['started']}\n"]
+    for name, result in report["datasets"].items():
+        if "skipped" in result:
+            lines.append(f"## {name}\n\nSkipped: {result['skipped']}\n")
+            continue
+        idx = result["index"]
+        lines.append(
+            f"## {name}\n\n{result['questions']} questions · {idx['articles']} articles, {idx['chunks']} chunks "
+            f"(indexed in {idx['seconds']} s) · run took {result['seconds']} s\n"
+        )
+        lines += _retrieval_table(result)
+        lines += _answer_table(result)
+        for label, numbers in result.get("published", {}).items():
+            lines.append(f"- published, {label}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in numbers.items()))
+        if result.get("baselines"):
+            lines.append("\nPublished predictions scored by our metric code:\n")
+            lines.append("| system | split | exact match | F1 |\n|---|---|---|---|")
+            for system, value in result["baselines"].items():
+                splits = value if "exact_match" not in value else {"all": value}
+                for split, s in splits.items():
+                    lines.append(f"| {system} | {split} | {_fmt(s['exact_match'])} | {_fmt(s['f1'])} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _retrieval_table(result: dict[str, Any]) -> list[str]:
+    keys = ["ndcg@10", "recall@100", "mrr@10", "recall@1", "recall@5", "recall@20"]
+    keys += ["answer_recall@1", "answer_recall@5", "answer_recall@20"]
+    rows = []
+    for mode, entry in result["modes"].items():
+        for section, values in entry.items():
+            if section.startswith("retrieval["):
+                present = [k for k in keys if k in values]
+                rows.append((mode, section[10:-1], present, values, entry["retrieval_latency"]))
+    if not rows:
+        return []
+    present = rows[0][2]
+    out = ["| retrieval | split | " + " | ".join(present) + " | p50 ms | p95 ms |", "|---" * (len(present) + 4) + "|"]
+    for mode, split, _, values, lat in rows:
+        out.append(f"| {mode} | {split} | " + " | ".join(_fmt(values[k]) for k in present) + f" | {lat['p50_ms']} | {lat['p95_ms']} |")
+    return out + [""]
+
+
+def _answer_table(result: dict[str, Any]) -> list[str]:
+    out = []
+    for mode in MODES:
+        entry = result["modes"].get(mode, {})
+        for section, values in entry.items():
+            if not section.startswith("answers["):
+                continue
+            split = section[8:-1]
+            refusal = entry.get(f"refusal[{split}]", {})
+            if not out:
+                out = ["| answers | split | n | contains gold | EM | F1 | cites gold [1] | refusal P | refusal R | ask p50 ms | ask p95 ms |",
+                       "|---|---|---|---|---|---|---|---|---|---|---|"]
+            lat = entry["ask_latency"]
+            out.append(
+                f"| {mode} | {split} | {values['n']} | {_fmt(values.get('contains_gold', ''))} | {_fmt(values.get('exact_match', ''))} | "
+                f"{_fmt(values.get('f1', ''))} | {_fmt(values.get('cites_gold', '–'))} | {_fmt(refusal.get('precision', ''))} "
+                f"({refusal.get('refused', '')}) | {_fmt(refusal.get('recall', ''))} ({refusal.get('unanswerable', '')}) | {lat['p50_ms']} | {lat['p95_ms']} |"
+            )
+    return out + [""] if out else []
+
+
+def chart(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = {n: r for n, r in report["datasets"].items() if "modes" in r}
+    if not results:
+        return
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.6), squeeze=False)
+    for ax, (name, result) in zip(axes[0], results.items()):
+        for mode in MODES:
+            entry = result["modes"].get(mode, {})
+            section = next((v for k, v in entry.items() if k.startswith("retrieval[")), {})
+            prefix = "recall@" if "recall@1" in section else "answer_recall@"
+            ks = [k for k in RECALL_KS if f"{prefix}{k}" in section]
+            ax.plot(ks, [section[f"{prefix}{k}"] for k in ks], marker="o", label=mode)
+        ax.set_xscale("log")
+        ax.set_title(f"{name} ({'recall' if prefix == 'recall@' else 'answer recall'}@k)")
+        ax.set_xlabel("k")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(report: dict[str, Any], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "report.json", out / "report.md", out / "recall_at_k.png"]
+    paths[0].write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+    paths[1].write_text(markdown(report))
+    chart(report, paths[2])
+    return paths

@@ -1,0 +1,161 @@
+"""Runs one dataset through the ordinary `rag` code and scores it. Returns plain JSON-ready dicts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from rag import RAG, Settings, Turn
+
+from . import metrics as m
+from .datasets import Dataset, Question
+
+MODES = ("bm25", "dense", "hybrid")
+RECALL_KS = (1, 3, 5, 10, 20, 50, 100)
+_MARKER = re.compile(r"\s*\[\d+\]")
+Progress = Callable[[Sequence[Any], str], Any]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    limit: int | None = None  # questions (and a corpus cut down around them)
+    answer_limit: int = 1000  # questions answered end to end on big datasets (retrieval runs on all)
+    cache_dir: Path = Path("~/.cache/news-qa-eval").expanduser()
+
+
+def subset(dataset: Dataset, limit: int | None) -> Dataset:
+    """First `limit` questions of each kind (split, answerable or not, follow-up or not) and a corpus of their gold/searched documents plus distractors."""
+    if not limit:
+        return dataset
+    groups: dict[tuple[str, bool, bool], list[Question]] = {}  # split × answerable × follow-up
+    for q in dataset.questions:
+        groups.setdefault((q.split, bool(q.answers or q.gold_docs), bool(q.history)), []).append(q)
+    questions = tuple(q for qs in groups.values() for q in qs[:limit])
+    if not dataset.records:
+        return Dataset(dataset.name, questions, (), dataset.corpus_dir, dataset.kind, dataset.extra)
+    wanted = {d for q in questions for d in q.gold_docs}
+    for q in questions:
+        wanted.update(dataset.extra.get("search_urls", {}).get(q.id, ()))
+    distractors = [r for r in dataset.records if r["url"] not in wanted][: 10 * limit]
+    records = tuple(r for r in dataset.records if r["url"] in wanted) + tuple(distractors)
+    return Dataset(dataset.name, questions, records, None, dataset.kind, dataset.extra)
+
+
+def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple[RAG, float]:
+    """Index the corpus with the ordinary code (incremental: a cached identical index is reused)."""
+    config.cache_dir.mkdir(parents=True, exist_ok=True)
+    if dataset.records:
+        blob = "\n".join(json.dumps(r, ensure_ascii=False, sort_keys=True) for r in dataset.records)
+        digest = hashlib.sha1(blob.encode()).hexdigest()[:10]
+        source = config.cache_dir / f"{dataset.name}-{digest}.jsonl"
+        if not source.exists():
+            source.write_text(blob + "\n", encoding="utf-8")
+    else:
+        assert dataset.corpus_dir is not None
+        source, digest = dataset.corpus_dir, "dir"
+    tag = hashlib.sha1(f"{settings.model}|{settings.chunk_tokens}|{settings.chunk_overlap}".encode()).hexdigest()[:6]
+    rag = RAG(settings.replace(index_dir=config.cache_dir / f"index-{dataset.name}-{digest}-{tag}"))
+    started = time.perf_counter()
+    report = rag.index([source])
+    if report.problems and not (report.added or report.unchanged or report.updated):
+        raise RuntimeError(f"{dataset.name}: nothing indexed ({report.problems[0].reason})")
+    return rag, time.perf_counter() - started
+
+
+def doc_key(dataset: Dataset, source: str) -> str:
+    """The id a gold document is known by: the record url, or the bundled article's file stem."""
+    return source if dataset.records else Path(source).stem
+
+
+def ranked_docs(dataset: Dataset, hits) -> list[str]:  # type: ignore[no-untyped-def]
+    seen: dict[str, None] = {}
+    for hit in hits:
+        seen.setdefault(doc_key(dataset, hit.chunk.source), None)
+    return list(seen)
+
+
+def answer_text(text: str) -> str:
+    """The answer without citation markers, as scored against gold answers."""
+    return _MARKER.sub("", text).strip()
+
+
+def run_retrieval(dataset: Dataset, rag: RAG, mode: str, depth: int, progress: Progress) -> tuple[list[dict], list[float]]:
+    searcher = RAG(rag.settings.replace(retrieval=mode, top_k=depth, candidates=max(depth, 100)), embedder=rag.embedder)
+    rows, latencies = [], []
+    texts = {a.doc_id: a.text for a in searcher.data().articles} if any(q.answers for q in dataset.questions) else {}
+    for q in progress(dataset.questions, f"{dataset.name} {mode} retrieval"):
+        history = tuple(Turn(h) for h in q.history)
+        started = time.perf_counter()
+        hits = searcher.search(q.question, history)
+        latencies.append(time.perf_counter() - started)
+        docs = ranked_docs(dataset, hits)
+        row: dict[str, Any] = {"id": q.id, "split": q.split, "mode": mode, "top_docs": docs[:10]}
+        if q.gold_docs:
+            row.update({f"recall@{k}": m.recall_at_k(docs, set(q.gold_docs), k) for k in RECALL_KS})
+            row.update({"ndcg@10": m.ndcg_at_k(docs, set(q.gold_docs), 10), "mrr@10": m.mrr_at_k(docs, set(q.gold_docs), 10)})
+        if q.answers:
+            row.update(answer_recall(list(dict.fromkeys(h.chunk.doc_id for h in hits)), texts, q.answers))
+        rows.append(row)
+    return rows, latencies
+
+
+def answer_recall(doc_ids: Sequence[str], article_texts: dict[str, str], answers: Sequence[str]) -> dict[str, float]:
+    """answer_recall@k: one of the top-k distinct retrieved *articles* contains a gold answer."""
+    first = next((i for i, d in enumerate(doc_ids) if m.contains_answer(article_texts[d], answers)), None)
+    return {f"answer_recall@{k}": float(first is not None and first < k) for k in RECALL_KS}
+
+
+def run_answers(
+    dataset: Dataset, rag: RAG, mode: str, questions: Sequence[Question], progress: Progress
+) -> tuple[list[dict], list[float]]:
+    asker = RAG(rag.settings.replace(retrieval=mode), embedder=rag.embedder)
+    rows, latencies = [], []
+    for q in progress(questions, f"{dataset.name} {mode} answers"):
+        history: list[Turn] = []
+        for earlier in q.history:
+            first = asker.ask(earlier)
+            history.append(Turn(earlier, first.text))
+        started = time.perf_counter()
+        answer = asker.ask(q.question, history)
+        latencies.append(time.perf_counter() - started)
+        text = answer_text(answer.text)
+        cited = [doc_key(dataset, c.source) for c in answer.citations]
+        row: dict[str, Any] = {
+            "id": q.id,
+            "split": q.split,
+            "mode": mode,
+            "question": q.question,
+            "answer": answer.text,
+            "refused": answer.refused,
+            "confidence": answer.confidence,
+            "cited": cited,
+            "unanswerable": not q.answers,
+        }
+        if q.answers:
+            row["contains_gold"] = (not answer.refused) and m.contains_answer(text, q.answers)
+            row["exact_match"] = 0.0 if answer.refused else m.best_over(m.exact_match, text, q.answers)
+            row["f1"] = 0.0 if answer.refused else m.best_over(m.token_f1, text, q.answers)
+        if q.gold_docs:
+            row["cites_gold"] = bool(cited) and cited[0] in q.gold_docs
+            row["any_citation_gold"] = any(c in q.gold_docs for c in cited)
+        rows.append(row)
+    return rows, latencies
+
+
+def summarise(rows: Sequence[dict], keys: Sequence[str]) -> dict[str, float]:
+    out = {}
+    for key in keys:
+        values = [float(r[key]) for r in rows if key in r]
+        if values:
+            out[key] = round(m.mean(values), 4)
+    out["n"] = len(rows)
+    return out
+
+
+def latency(values: Sequence[float]) -> dict[str, float]:
+    return {"p50_ms": round(1000 * m.percentile(values, 50), 1), "p95_ms": round(1000 * m.percentile(values, 95), 1), "n": len(values)}

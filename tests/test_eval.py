@@ -1,0 +1,104 @@
+"""The benchmark: metrics against hand-worked examples and the official SQuAD scorer, and a fast run of the runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval import metrics as m
+from eval.__main__ import DEFAULT_DATASETS_DIR, main
+
+SQUAD = DEFAULT_DATASETS_DIR / "squad-v1.1-dev"
+needs_shared = pytest.mark.skipif(not DEFAULT_DATASETS_DIR.is_dir(), reason=f"{DEFAULT_DATASETS_DIR} not present")
+
+
+def test_retrieval_metrics_hand_worked():
+    ranked = ["d3", "d1", "d7", "d2"]
+    relevant = {"d1", "d2"}
+    # DCG = 1/log2(3) + 1/log2(5) = 0.63093 + 0.43068; IDCG = 1 + 1/log2(3) = 1.63093
+    assert m.ndcg_at_k(ranked, relevant, 10) == pytest.approx((0.630930 + 0.430677) / 1.630930, abs=1e-6)
+    assert m.ndcg_at_k(ranked, relevant, 1) == 0.0
+    assert m.recall_at_k(ranked, relevant, 2) == 0.5 and m.recall_at_k(ranked, relevant, 4) == 1.0
+    assert m.mrr_at_k(ranked, relevant, 10) == 0.5 and m.mrr_at_k(ranked, relevant, 1) == 0.0
+
+
+def test_squad_metrics_hand_worked():
+    assert m.normalize_answer("  The Eiffel-Tower, an icon! ") == "eiffeltower icon"
+    assert m.exact_match("an apple", "Apple.") == 1.0
+    # prediction "the big red fox" → [big, red, fox]; gold "red fox jumps" → [red, fox, jumps]; p=r=2/3
+    assert m.token_f1("the big red fox", "red fox jumps") == pytest.approx(2 / 3)
+    assert m.token_f1("", "x") == 0.0
+    assert m.squad_scores({"a": "x", "b": "no"}, {"a": ["x"], "b": ["yes"], "c": ["z"]}) == {
+        "exact_match": 100 / 3,
+        "f1": 100 / 3,
+    }
+
+
+def test_refusal_and_percentiles():
+    assert m.refusal_scores([True, False, True], [True, True, False]) == {
+        "precision": 0.5, "recall": 0.5, "refused": 2, "unanswerable": 2
+    }
+    assert m.percentile(list(range(1, 101)), 95) == 95 and m.percentile([7.0], 50) == 7.0
+
+
+@needs_shared
+@pytest.mark.parametrize("system", ["bert-ensemble-google", "logreg-baseline-stanford", "match-lstm-ensemble-smu"])
+def test_squad_scores_reproduce_the_official_scorer(system):
+    """Our EM/F1 equal the official SQuAD v1.1 scorer's (as ported in torchmetrics) on published predictions,
+    question by question; totals are then summed in float64 (torchmetrics' own sum is float32)."""
+    from torchmetrics.functional.text.squad import _compute_exact_match_score, _compute_f1_score
+
+    data = json.loads((SQUAD / "dev-v1.1.json").read_text())["data"]
+    golds = {qa["id"]: [a["text"] for a in qa["answers"]] for art in data for p in art["paragraphs"] for qa in p["qas"]}
+    preds = json.loads((SQUAD / "reference-predictions" / f"{system}.json").read_text())
+    covered = {q: golds[q] for q in preds if q in golds}  # the official script ignores unknown ids
+    ref_em = ref_f1 = 0.0
+    for qid, truths in covered.items():
+        em = max(float(_compute_exact_match_score(preds[qid], t)) for t in truths)
+        f1 = max(float(_compute_f1_score(preds[qid], t)) for t in truths)
+        assert m.best_over(m.exact_match, preds[qid], truths) == em, qid
+        assert m.best_over(m.token_f1, preds[qid], truths) == pytest.approx(f1, abs=1e-6), qid
+        ref_em, ref_f1 = ref_em + em, ref_f1 + f1
+    ours = m.squad_scores(preds, covered)
+    assert ours["exact_match"] == pytest.approx(100 * ref_em / len(covered), abs=1e-9)
+    assert ours["f1"] == pytest.approx(100 * ref_f1 / len(covered), abs=1e-4)  # torchmetrics' per-question f1 is float32
+    # questions without a prediction count as 0 over all 10,570, as the official script does
+    total = m.squad_scores(preds, golds)
+    assert total["exact_match"] == pytest.approx(ours["exact_match"] * len(covered) / len(golds))
+
+
+def test_fast_benchmark_run(tmp_path, capsys):
+    datasets = ["bundled"] + (["scifact", "squad", "realtimeqa"] if DEFAULT_DATASETS_DIR.is_dir() else [])
+    args = [a for d in datasets for a in ("--dataset", d)]
+    code = main(args + ["--limit", "2", "--answer-limit", "4", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert (tmp_path / "out" / "recall_at_k.png").stat().st_size > 5_000
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    bundled = report["datasets"]["bundled"]
+    hybrid = bundled["modes"]["hybrid"]
+    assert set(bundled["modes"]) == {"bm25", "dense", "hybrid"}
+    assert hybrid["refusal[all]"]["unanswerable"] == 2 and 0 <= hybrid["answers[all]"]["contains_gold"] <= 1
+    assert hybrid["retrieval[all]"]["recall@5"] >= 0.9  # three easy questions, two short articles
+    assert hybrid["ask_latency"]["p50_ms"] > 0 and "| hybrid | all |" in markdown
+    for name in datasets[1:]:
+        result = report["datasets"][name]
+        assert result["questions"] > 0 and result["index"]["chunks"] > 0, name
+        section = next(v for k, v in result["modes"]["hybrid"].items() if k.startswith("retrieval["))
+        assert 0 <= section.get("recall@1", section.get("answer_recall@1", -1)) <= 1, name
+    if "realtimeqa" in datasets:
+        rtqa = report["datasets"]["realtimeqa"]
+        assert {"dev", "test"} <= {k[10:-1] for k in rtqa["modes"]["hybrid"] if k.startswith("retrieval[")}
+        assert "open_gpt3_gcs_gen" in rtqa["baselines"]
+    if "squad" in datasets:
+        assert report["datasets"]["squad"]["baselines"]["bert-ensemble-google"]["f1"] > 0
+
+
+def test_missing_datasets_are_skipped_with_a_message(tmp_path, capsys):
+    code = main(["--dataset", "scifact", "--datasets-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "out")])
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert "not found" in report["datasets"]["scifact"]["skipped"]
+    assert "skipping scifact" in capsys.readouterr().err
