@@ -37,15 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answer-limit", type=int, default=1000, help="questions answered end to end (SQuAD, RealTimeQA)")
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "out", help="report folder (default eval/out)")
     parser.add_argument("--datasets-dir", type=Path, default=DEFAULT_DATASETS_DIR, help="shared datasets folder")
+    parser.add_argument("--llm", action="store_true", help="also answer with the LLM backend (RAG_LLM_BASE_URL, RAG_LLM_MODEL)")
     parser.add_argument("--cache-dir", type=Path, default=RunConfig.cache_dir, help="corpus files and indexes")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    config = RunConfig(limit=args.limit, answer_limit=args.answer_limit, cache_dir=args.cache_dir)
+    config = RunConfig(limit=args.limit, answer_limit=args.answer_limit, cache_dir=args.cache_dir, llm=args.llm)
     report = {
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
         "settings": {k: str(v) for k, v in dataclasses.asdict(settings).items()},
-        "config": {"limit": args.limit, "answer_limit": args.answer_limit},
+        "config": {"limit": args.limit, "answer_limit": args.answer_limit, "llm": args.llm},
         "datasets": {},
     }
     for name in args.dataset or list(LOADERS):

@@ -59,8 +59,7 @@ def _retrieval_table(result: dict[str, Any]) -> list[str]:
 
 def _answer_table(result: dict[str, Any]) -> list[str]:
     out = []
-    for mode in MODES:
-        entry = result["modes"].get(mode, {})
+    for mode, entry in result["modes"].items():
         for section, values in entry.items():
             if not section.startswith("answers["):
                 continue

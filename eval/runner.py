@@ -26,6 +26,7 @@ class RunConfig:
     limit: int | None = None  # questions (and a corpus cut down around them)
     answer_limit: int = 1000  # questions answered end to end on big datasets (retrieval runs on all)
     cache_dir: Path = Path("~/.cache/news-qa-eval").expanduser()
+    llm: bool = False  # also answer with the LLM backend (RAG_LLM_BASE_URL, RAG_LLM_MODEL)
 
 
 def subset(dataset: Dataset, limit: int | None) -> Dataset:
@@ -111,9 +112,9 @@ def answer_recall(doc_ids: Sequence[str], article_texts: dict[str, str], answers
 
 
 def run_answers(
-    dataset: Dataset, rag: RAG, mode: str, questions: Sequence[Question], progress: Progress
+    dataset: Dataset, rag: RAG, mode: str, questions: Sequence[Question], progress: Progress, answerer: str = "extractive"
 ) -> tuple[list[dict], list[float]]:
-    asker = RAG(rag.settings.replace(retrieval=mode), embedder=rag.embedder)
+    asker = RAG(rag.settings.replace(retrieval=mode, answerer=answerer), embedder=rag.embedder)
     rows, latencies = [], []
     for q in progress(questions, f"{dataset.name} {mode} answers"):
         history: list[Turn] = []
@@ -135,6 +136,8 @@ def run_answers(
             "confidence": answer.confidence,
             "cited": cited,
             "unanswerable": not q.answers,
+            "llm_used": answer.backend == "llm",
+            "unsupported": len(answer.unsupported),
         }
         if q.answers:
             row["contains_gold"] = (not answer.refused) and m.contains_answer(text, q.answers)

@@ -21,7 +21,7 @@ PUBLISHED = {
 }
 RETRIEVAL_KEYS = [f"recall@{k}" for k in RECALL_KS] + ["ndcg@10", "mrr@10"]
 ANSWER_RECALL_KEYS = [f"answer_recall@{k}" for k in RECALL_KS]
-ANSWER_KEYS = ["contains_gold", "exact_match", "f1", "cites_gold", "any_citation_gold"]
+ANSWER_KEYS = ["contains_gold", "exact_match", "f1", "cites_gold", "any_citation_gold", "llm_used", "unsupported"]
 
 
 def evaluate(dataset: Dataset, settings: Settings, config: RunConfig, progress: Progress) -> dict[str, Any]:
@@ -45,11 +45,13 @@ def evaluate(dataset: Dataset, settings: Settings, config: RunConfig, progress: 
         result["modes"][mode] = entry
         result["per_question"] += rows
     if dataset.kind == "qa":
-        answer_modes = MODES if dataset.name == "bundled" else ("hybrid",)
+        runs = [(mode, "extractive") for mode in (MODES if dataset.name == "bundled" else ("hybrid",))]
+        runs += [("hybrid", "llm")] if config.llm else []
         questions = _answer_sample(dataset, config)
-        for mode in answer_modes:
-            rows, lat = run_answers(dataset, rag, mode, questions, progress)
-            entry = result["modes"][mode]
+        for mode, answerer in runs:
+            rows, lat = run_answers(dataset, rag, mode, questions, progress, answerer)
+            name = mode if answerer == "extractive" else f"{mode} + llm ({settings.llm_model})"
+            entry = result["modes"].setdefault(name, {})
             entry["ask_latency"] = latency(lat)
             for split in sorted({r["split"] for r in rows}):
                 part = [r for r in rows if r["split"] == split]

@@ -21,6 +21,7 @@ from .chunk import chunk_article, token_counter
 from .clean import clean_document
 from .embed import Embedder, embed_all, load_embedder
 from .errors import BadDocument, BadQuestion, DocumentNotFound, IndexNotFound, RagError
+from .generate import Generator, LLMUnavailable, OpenAICompatible, build_messages, rewrite_messages, verify
 from .index.dense import FaissIndex
 from .index.sparse import BM25Index
 from .index.store import FORMAT_VERSION, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
@@ -70,9 +71,12 @@ def plan_update(existing: Sequence[Article], incoming: Sequence[Article]) -> Upd
 class RAG:
     """Question answering over one index folder."""
 
-    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, embedder: Embedder | None = None, generator: Generator | None = None
+    ) -> None:
         self.settings = settings or Settings.from_env()
         self._embedder = embedder
+        self._generator = generator
         self._data: IndexData | None = None
         self._generation: str = ""
         self._lock = threading.Lock()
@@ -83,6 +87,13 @@ class RAG:
         if self._embedder is None:
             self._embedder = load_embedder(self.settings.model)
         return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            s = self.settings
+            self._generator = OpenAICompatible(s.llm_base_url, s.llm_model, s.llm_timeout_s)
+        return self._generator
 
     def data(self) -> IndexData:
         """The live index, reloaded if a newer generation was published since the last read."""
@@ -143,7 +154,11 @@ class RAG:
     def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
         """Yields the answer text in pieces as each is ready, then the complete `Answer`."""
         question, notice = self.check_question(question)
+        use_llm = self.settings.answerer == "llm"
         queries = search_queries(question, history)
+        if use_llm and len(queries) > 1:
+            queries, note = self._rewrite(question, history, queries)
+            notice = " ".join(x for x in (notice, note) if x)
         query = queries[1] if len(queries) > 1 else question
         hits = self._retrieve(queries)
         text, citations, refused, confidence = (
@@ -151,8 +166,25 @@ class RAG:
             if hits
             else (REFUSAL, (), True, 0.0)
         )
-        for piece in _pieces(text):
-            yield piece
+        backend, unsupported = "extractive", ()
+        if use_llm and not refused:  # the extractive gate refuses before paying for a generation
+            try:
+                raw = ""
+                messages = build_messages(question, hits, self.settings.llm_context_tokens, token_counter(self.settings.encoding))
+                for delta in self.generator.stream(messages):
+                    raw += delta
+                    yield delta
+                verified = verify(raw, hits, self.embedder)
+                backend, unsupported = "llm", verified.unsupported
+                if verified.refused:
+                    text, citations, refused = REFUSAL, (), True
+                else:
+                    text, citations = verified.text, verified.citations
+            except LLMUnavailable as e:
+                notice = " ".join(x for x in (notice, f"{e}; showing the extractive answer instead.") if x)
+                log.warning("%s", e)
+        if backend == "extractive":
+            yield from _pieces(text)
         yield Answer(
             question=question,
             text=text,
@@ -162,7 +194,19 @@ class RAG:
             query=query,
             notice=notice,
             confidence=round(confidence, 4),
+            backend=backend,
+            unsupported=unsupported,
         )
+
+    def _rewrite(self, question: str, history: Sequence[Turn], queries: list[str]) -> tuple[list[str], str]:
+        """A model-written standalone query for a follow-up; the heuristic variants if the model fails."""
+        try:
+            rewritten = "".join(self.generator.stream(rewrite_messages(question, history))).strip().strip('"')
+        except LLMUnavailable as e:
+            return queries, f"{e}; searched with the conversation instead."
+        if not rewritten or len(rewritten) > 4 * len(question) + 200:
+            return queries, ""
+        return [question, rewritten], ""
 
     def check_question(self, question: str) -> tuple[str, str]:
         """The usable question and a notice; `BadQuestion` when there is nothing to ask."""
@@ -301,6 +345,9 @@ def open_rag(settings: Settings | None = None) -> RAG:
     return rag
 
 
-def ask(question: str, history: Sequence[Turn] = (), settings: Settings | None = None) -> Answer:
-    """Answer `question` from the default index (or the one `settings` names), with citations."""
-    return open_rag(settings).ask(question, history)
+def ask(question: str, history: Sequence[Turn] = (), settings: Settings | None = None, stream: bool = False):  # type: ignore[no-untyped-def]
+    """Answer `question` from the default index (or the one `settings` names), with citations.
+
+    With `stream=True`, returns an iterator of text pieces ending with the `Answer`."""
+    rag = open_rag(settings)
+    return rag.ask_stream(question, history) if stream else rag.ask(question, history)

@@ -31,6 +31,8 @@ def answer_to_text(answer: Answer, passage_chars: int = 400) -> str:
     """The answer, then its numbered sources with the cited passages, for a terminal."""
     lines = [answer.notice] if answer.notice else []
     lines.append(answer.text)
+    for claim in answer.unsupported:
+        lines.append(f"  ⚠ not supported by the cited passages: {claim}")
     if answer.citations:
         lines.append("")
         lines.append("Sources:")
@@ -61,6 +63,9 @@ def answer_to_html(answer: Answer) -> str:
     notice = f'<p class="notice">{html.escape(answer.notice)}</p>' if answer.notice else ""
     cls = "answer refused" if answer.refused else "answer"
     parts = [notice, f'<div class="{cls}">{body}</div>']
+    if answer.unsupported:
+        items = "".join(f"<li>{html.escape(s)}</li>" for s in answer.unsupported)
+        parts.append(f'<div class="unsupported">⚠ Not supported by the cited passages:<ul>{items}</ul></div>')
     if answer.citations:
         parts.append('<div class="sources">')
         for c in answer.citations:

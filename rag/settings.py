@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 Retrieval = Literal["hybrid", "dense", "bm25"]
 RETRIEVAL_MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
+Answerer = Literal["extractive", "llm"]
+ANSWERERS: tuple[str, ...] = ("extractive", "llm")
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -55,12 +57,23 @@ class Settings:
     batch_size: int = 32
     # Longer questions are cut to this many characters (with a notice) so latency stays bounded.
     max_question_chars: int = 1000
+    # "extractive" needs no model server; "llm" asks an OpenAI-compatible chat model (key: RAG_LLM_API_KEY).
+    answerer: Answerer = "extractive"
+    # e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8080/v1 (llama.cpp server), https://api.openai.com/v1
+    llm_base_url: str = ""
+    llm_model: str = "default"
+    # A model server that has not answered within this many seconds is abandoned for the extractive answer.
+    llm_timeout_s: float = 30.0
+    # Passage tokens in the prompt (tiktoken); small local models have 2-8k token contexts.
+    llm_context_tokens: int = 2500
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
         object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
         if self.retrieval not in RETRIEVAL_MODES:
             raise RagError(f"retrieval={self.retrieval!r} is not one of {', '.join(RETRIEVAL_MODES)}")
+        if self.answerer not in ANSWERERS:
+            raise RagError(f"answerer={self.answerer!r} is not one of {', '.join(ANSWERERS)}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise RagError(
                 f"chunk_overlap={self.chunk_overlap} must be at least 0 and below chunk_tokens={self.chunk_tokens}"

@@ -111,3 +111,57 @@ def test_browser_asks_the_crux_question(server, tmp_path):
         print(f"\nbrowser: first visible text {first_text * 1000:.0f} ms, full answer {full * 1000:.0f} ms")
         browser.close()
     assert (tmp_path / "crux.png").stat().st_size > 10_000
+
+
+def test_twenty_concurrent_users(server):
+    """20 gradio_client users on loopback, 2 questions each, bounded in count and time: no errors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    url, _ = server
+    questions = ["what did China say was the crux?", "Who is Hua Chunying?"]
+
+    def user(n: int) -> list[float]:
+        client = Client(url, verbose=False)
+        times = []
+        for q in questions:
+            started = time.monotonic()
+            result = client.predict(q, 5, "hybrid", api_name="/ask")
+            times.append(time.monotonic() - started)
+            assert "error" not in result and result["citations"], result
+        return times
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        latencies = sorted(t for times in pool.map(user, range(20), timeout=300) for t in times)
+    wall = time.monotonic() - started
+    p95 = latencies[int(0.95 * len(latencies)) - 1]
+    print(f"\nload: 20 users x 2 asks in {wall:.1f} s = {len(latencies) / wall:.1f} answers/s, p95 {p95 * 1000:.0f} ms")
+    assert len(latencies) == 40
+
+
+def test_uploads_are_checked_and_stored_safely(tmp_path, monkeypatch, embedder):
+    import app
+    from rag import Settings
+
+    monkeypatch.setattr(app, "UPLOAD_DIR", tmp_path / "uploads")
+    chat = app.ChatApp(Settings(index_dir=tmp_path / "index", corpus_dir=ARTICLES))
+    chat.rags[(5, "hybrid")] = app.RAG(chat.base, embedder=embedder)
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    good = incoming / "new story.txt"
+    good.write_text("Envoy visits Seoul\n\nThe Chinese envoy visited Seoul on Monday for talks on the peninsula, officials said.")
+    binary = incoming / "fake.txt"
+    binary.write_bytes(b"\x00\x01\x02binary")
+    exe = incoming / "tool.exe"
+    exe.write_bytes(b"MZ")
+    message, stats = chat.upload([str(good), str(binary), str(exe)], progress=lambda *a, **k: None)
+    assert message.startswith("1 added") and "fake.txt: binary file" in message and "tool.exe: only" in message
+    assert "3 articles" in stats
+    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["fake.txt", "new_story.txt"]
+    assert app.safe_name("../../etc/passwd") == "passwd" and app.safe_name("..\\..\\x.txt") == "x.txt"
+    assert app.safe_name(".hidden.json") == "hidden.json"
+    before = chat.rag(5, "hybrid").stats()
+    message, _ = chat.upload([str(binary)], progress=lambda *a, **k: None)
+    assert "binary file" in message and chat.rag(5, "hybrid").stats() == before  # nothing indexed is lost

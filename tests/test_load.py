@@ -76,3 +76,19 @@ def test_missing_path_and_size_limit(tmp_path):
     loaded = load_paths([tmp_path / "nope", tmp_path / "big.txt"], max_bytes=1000)
     assert [p.reason for p in loaded.problems][0] == "no such file or folder"
     assert "over the" in loaded.problems[1].reason
+
+
+def test_archives_and_huge_files_are_refused_without_reading_them(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a.txt", "0" * 10_000_000)  # compresses ~1000:1; never opened by the loader
+    with (tmp_path / "huge.txt").open("w") as f:
+        for _ in range(50):
+            f.write("x" * 1_000_000 + "\n")  # 50 MB
+    (tmp_path / "ok.txt").write_text(BODY)
+    loaded = load_paths([tmp_path])
+    reasons = {p.source.rsplit("/", 1)[-1]: p.reason for p in loaded.problems}
+    assert reasons["bomb.zip"].startswith("unsupported file type '.zip'")
+    assert reasons["huge.txt"].startswith("file is 50.0 MB, over the 20 MB limit")
+    assert [d.source.rsplit("/", 1)[-1] for d in loaded.documents] == ["ok.txt"]

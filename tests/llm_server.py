@@ -1,0 +1,90 @@
+"""A small OpenAI-compatible chat server for tests: /v1/chat/completions with SSE streaming.
+
+The request's `model` picks the behaviour: "extract" answers by quoting the passage sentence that shares
+most words with the question (with its [n]); "gullible" obeys instructions planted in passages; the rest
+are failures: "http500", "ratelimit", "hang", "garbage", "notfound", "badmarkers", "empty".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PASSAGE = re.compile(r'<passage id="(\d+)"[^>]*>\n(.*?)\n</passage>', re.S)
+
+
+def extract_reply(prompt: str) -> str:
+    question = prompt.rsplit("Question:", 1)[1].split("\n")[0]
+    q_words = set(re.findall(r"\w{3,}", question.lower()))
+    best = (0, "", "1")
+    for n, text in PASSAGE.findall(prompt):
+        for sentence in re.split(r"(?<=[.!?”])\s+", text):
+            score = len(q_words & set(re.findall(r"\w{3,}", sentence.lower())))
+            if score > best[0]:
+                best = (score, sentence.strip(), n)
+    return f"{best[1]} [{best[2]}]" if best[0] else "NOT_FOUND"
+
+
+def gullible_reply(prompt: str) -> str:
+    if "ignore previous instructions" in prompt.lower():
+        return "PWNED! Visit evil.example for the real news."
+    return extract_reply(prompt)
+
+
+class Handler(BaseHTTPRequestHandler):
+    calls: list[dict] = []
+
+    def log_message(self, *args):  # noqa: D401 - silence the default stderr log
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Handler.calls.append({"body": body, "auth": self.headers.get("Authorization")})
+        mode = body["model"]
+        prompt = body["messages"][-1]["content"]
+        if mode == "http500":
+            return self._plain(500, "boom")
+        if mode == "ratelimit":
+            return self._plain(429, "slow down")
+        if mode == "hang":
+            time.sleep(5)
+        if "Standalone query:" in prompt:
+            last = prompt.rsplit("Last question:", 1)[1].split("\n")[0]
+            first = prompt.split("User:", 1)[1].split("\n")[0]
+            return self._stream([f"{first.strip()} {last.strip()}"])
+        if mode == "garbage":
+            return self._raw(["data: {not json}", ""])
+        if mode == "empty":
+            return self._raw(["data: [DONE]", ""])
+        reply = {
+            "notfound": "NOT_FOUND",
+            "gullible": gullible_reply(prompt),
+            "badmarkers": "North Korea's legislature voted to scrap all economic cooperation agreements [2]. "
+                          "The moon is made of cheese [7]. Pyongyang seeks ties with Russia [1].",
+        }.get(mode) or extract_reply(prompt)
+        self._stream(re.findall(r"\S+\s*", reply))
+
+    def _plain(self, status: int, text: str):
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(text.encode())
+
+    def _raw(self, lines: list[str]):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        self.wfile.write("\n".join(lines).encode())
+
+    def _stream(self, pieces: list[str]):
+        lines = [f"data: {json.dumps({'choices': [{'delta': {'content': p}}]})}\n" for p in pieces]
+        self._raw(lines + ["data: [DONE]", ""])
+
+
+def start() -> tuple[ThreadingHTTPServer, str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
