@@ -90,23 +90,10 @@ def number_citations(hits: Sequence[Hit], picked: Sequence[Sentence]) -> tuple[l
     numbers: dict[int, int] = {}
     for s in picked:
         numbers.setdefault(s.hit_index, len(numbers) + 1)
-    citations = []
-    for hit_index, number in numbers.items():
-        hit, chunk = hits[hit_index], hits[hit_index].chunk
-        spans = tuple(sorted((s.start, s.end) for s in picked if s.hit_index == hit_index))
-        citations.append(
-            Citation(
-                number=number,
-                doc_id=chunk.doc_id,
-                title=chunk.title,
-                source=chunk.source,
-                text=chunk.text,
-                start=chunk.start,
-                end=chunk.end,
-                score=hit.score,
-                highlights=spans,
-            )
-        )
+    citations = [
+        Citation.from_hit(number, hits[i], tuple(sorted((s.start, s.end) for s in picked if s.hit_index == i)))
+        for i, number in numbers.items()
+    ]
     return [numbers[s.hit_index] for s in picked], tuple(citations)
 
 

@@ -123,13 +123,7 @@ def verify(raw: str, hits: Sequence[Hit], embedder: Embedder) -> Verified:
         row += 1
         if best < SUPPORT_THRESHOLD:
             unsupported.append(sentence)
-    citations = []
-    for new, old in enumerate(order, start=1):
-        hit = hits[old - 1]
-        citations.append(
-            Citation(new, hit.chunk.doc_id, hit.chunk.title, hit.chunk.source, hit.chunk.text, hit.chunk.start,
-                     hit.chunk.end, hit.score)
-        )
+    citations = [Citation.from_hit(new, hits[old - 1]) for new, old in enumerate(order, start=1)]
     return Verified(text, tuple(citations), tuple(unsupported), False)
 
 

@@ -88,6 +88,11 @@ class Citation(_Record):
     # Character spans (in the cleaned article) of the sentences that support the answer.
     highlights: tuple[tuple[int, int], ...] = ()
 
+    @classmethod
+    def from_hit(cls, number: int, hit: "Hit", highlights: tuple[tuple[int, int], ...] = ()) -> "Citation":
+        c = hit.chunk
+        return cls(number, c.doc_id, c.title, c.source, c.text, c.start, c.end, hit.score, highlights=highlights)
+
 
 @dataclass(frozen=True)
 class Answer(_Record):
