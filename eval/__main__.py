@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         result["seconds"] = round(time.perf_counter() - started, 1)
         report["datasets"][name] = result
+        write(report, args.out)  # after each dataset, so a long run keeps what it has finished
         print(f"{name}: done in {result['seconds']} s", file=sys.stderr)
     paths = write(report, args.out)
     print((args.out / "report.md").read_text())
