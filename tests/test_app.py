@@ -165,3 +165,23 @@ def test_uploads_are_checked_and_stored_safely(tmp_path, monkeypatch, embedder):
     before = chat.rag(5, "hybrid").stats()
     message, _ = chat.upload([str(binary)], progress=lambda *a, **k: None)
     assert "binary file" in message and chat.rag(5, "hybrid").stats() == before  # nothing indexed is lost
+
+
+def test_chat_streams_then_opens_the_cited_article(tmp_path, embedder):
+    import app
+    from rag import Settings
+
+    chat = app.ChatApp(Settings(index_dir=tmp_path / "index", corpus_dir=ARTICLES))
+    chat.rags[(5, "hybrid")] = app.RAG(chat.base, embedder=embedder)
+    updates = list(chat.respond("what did China say was the crux?", [], 5, "hybrid", {}))
+    assert len(updates) > 5  # a placeholder, then word-by-word text, then the final answer
+    partial = [u[0][-1]["content"] for u in updates[1:-1]]
+    assert all(len(a) <= len(b) for a, b in zip(partial, partial[1:]))
+    history, sources, _, state, box = updates[-1]
+    assert box == "" and "[1]" in history[-1]["content"] and "<mark>" in sources
+    page = chat.open_article("1", state)
+    marked = page.split("<mark>")[1].split("</mark>")[0]
+    assert "lack of trust between Washington and Pyongyang" in marked
+    assert page.startswith("<h3>China and US agree to keep communication open over Korean peninsula</h3>")
+    follow = list(chat.respond("Who did he meet by video link?", history, 5, "hybrid", state))[-1]
+    assert len(follow[0]) == 4
