@@ -22,10 +22,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`python app.py` as a user starts it, on its own index and upload folders."""
-    tmp = tmp_path_factory.mktemp("app")
+def _start_app(tmp, extra_env=None):
     port = _free_port()
     env = {
         **os.environ,
@@ -33,6 +30,7 @@ def server(tmp_path_factory):
         "RAG_CORPUS_DIR": str(ARTICLES),
         "RAG_UPLOAD_DIR": str(tmp / "uploads"),
         "GRADIO_ANALYTICS_ENABLED": "False",
+        **(extra_env or {}),
     }
     log = (tmp / "app.log").open("w")
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -49,9 +47,34 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError("app did not start in 180 s")
+    return proc, url
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`python app.py` as a user starts it, on its own index and upload folders."""
+    tmp = tmp_path_factory.mktemp("app")
+    proc, url = _start_app(tmp)
     yield url, tmp
     proc.terminate()
     proc.wait(timeout=20)
+
+
+def test_password_from_the_environment_guards_the_app(tmp_path):
+    from gradio_client import Client
+
+    proc, url = _start_app(tmp_path, {"RAG_APP_PASSWORD": "s3cret-pass", "RAG_APP_USER": "editor"})
+    try:
+        with pytest.raises(Exception):
+            Client(url, verbose=False).predict("crux?", 5, "hybrid", api_name="/ask")
+        result = Client(url, auth=("editor", "s3cret-pass"), verbose=False).predict(
+            "what did China say was the crux?", 5, "hybrid", api_name="/ask"
+        )
+        assert result["refused"] is False
+        assert "s3cret-pass" not in (tmp_path / "app.log").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def test_api_returns_the_structured_answer(server):
