@@ -58,9 +58,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipping {e}", file=sys.stderr)
             report["datasets"][name] = {"skipped": str(e)}
             continue
-        except RagError as e:
+        except (RagError, RuntimeError, OSError, ValueError) as e:  # one broken dataset must not lose the others
             print(f"error: {name}: {e}", file=sys.stderr)
-            return 1
+            report["datasets"][name] = {"skipped": f"failed: {e}"}
+            write(report, args.out)
+            continue
         result["seconds"] = round(time.perf_counter() - started, 1)
         report["datasets"][name] = result
         write(report, args.out)  # after each dataset, so a long run keeps what it has finished

@@ -72,10 +72,14 @@ def _walk(paths: Iterable[str | Path], problems: list[Problem]) -> Iterator[Path
 
 def load_file(path: Path, max_bytes: int, problems: list[Problem]) -> list[Document]:
     """One file → its documents. Bad JSON records are appended to `problems`; a bad file raises `_Skip`."""
-    text = read_text(path, max_bytes)
     key = str(path.resolve())
-    path = _display_path(path)
+    shown = _display_path(path)
     suffix = path.suffix.lower()
+    if suffix == ".jsonl":  # a feed: any size, read record by record, each record under the limit
+        records = _read_jsonl_records(path, str(shown), max_bytes, problems)
+        return _records_to_documents(records, key, str(shown), problems)
+    text = read_text(path, max_bytes)
+    path = shown
     if suffix in JSON_SUFFIXES:
         return _records_to_documents(_parse_records(text, suffix, str(path), problems), key, str(path), problems)
     return [Document(key=key, source=str(path), raw=text, is_html=suffix in HTML_SUFFIXES)]
@@ -109,18 +113,36 @@ def read_text(path: Path, max_bytes: int) -> str:
     return text
 
 
+def _read_jsonl_records(path: Path, source: str, max_bytes: int, problems: list[Problem]) -> list[tuple[str, Any]]:
+    records: list[tuple[str, Any]] = []
+    try:
+        with path.open("rb") as f:
+            head = f.read(8192)
+            if b"\x00" in head:
+                raise _Skip("binary file, not text")
+            f.seek(0)
+            for number, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    continue
+                where = f"{source}:{number}"
+                if len(raw) > max_bytes:
+                    problems.append(Problem(where, f"record is over the {max_bytes / 1e6:g} MB limit"))
+                    continue
+                try:
+                    records.append((f"line {number}", json.loads(raw.decode("utf-8-sig"))))
+                except UnicodeDecodeError:
+                    problems.append(Problem(where, "not valid UTF-8 on this line; re-save the file as UTF-8"))
+                except (ValueError, RecursionError):
+                    problems.append(Problem(where, "invalid JSON on this line"))
+    except OSError as e:
+        raise _Skip(f"cannot read file ({e.strerror or e})") from e
+    if not records and not problems:
+        raise _Skip("empty file")
+    return records
+
+
 def _parse_records(text: str, suffix: str, source: str, problems: list[Problem]) -> list[tuple[str, Any]]:
-    """(record label, parsed value) pairs; a malformed JSONL line is reported and skipped."""
-    if suffix == ".jsonl":
-        records = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append((f"line {number}", json.loads(line)))
-            except (ValueError, RecursionError):
-                problems.append(Problem(f"{source}:{number}", "invalid JSON on this line"))
-        return records
+    """(record label, parsed value) pairs of a .json file."""
     try:
         value = json.loads(text)
     except (ValueError, RecursionError) as e:

@@ -92,3 +92,17 @@ def test_archives_and_huge_files_are_refused_without_reading_them(tmp_path):
     assert reasons["bomb.zip"].startswith("unsupported file type '.zip'")
     assert reasons["huge.txt"].startswith("file is 50.0 MB, over the 20 MB limit")
     assert [d.source.rsplit("/", 1)[-1] for d in loaded.documents] == ["ok.txt"]
+
+
+def test_jsonl_feed_is_read_record_by_record_whatever_its_size(tmp_path):
+    record = json.dumps({"title": "T", "text": BODY + " " + "filler " * 2000, "url": "https://x.example/{}"})
+    with (tmp_path / "feed.jsonl").open("w") as f:
+        for i in range(40):
+            f.write(record.replace("{}", str(i)) + "\n")
+        f.write(json.dumps({"title": "small", "text": "A short story about the talks."}) + "\n")
+    f_size = (tmp_path / "feed.jsonl").stat().st_size
+    loaded = load_paths([tmp_path / "feed.jsonl"], max_bytes=f_size // 10)  # the file is 10x the limit
+    assert len(loaded.documents) == 41 and loaded.problems == ()
+    loaded = load_paths([tmp_path / "feed.jsonl"], max_bytes=3000)
+    assert len(loaded.documents) == 1 and all("over the" in p.reason for p in loaded.problems)
+    assert loaded.problems[0].source.endswith("feed.jsonl:1")
