@@ -241,7 +241,7 @@ class RAG:
                 duplicates=plan.duplicates,
                 problems=tuple(problems),
             )
-            if existing is not None and not plan.add:
+            if not plan.add:  # nothing new: never publish (an empty first index would hide the default corpus)
                 return report
             new_chunks, new_vectors = self._chunk_and_embed(plan.add, progress)
             self._publish(existing, plan.drop, plan.add, new_chunks, new_vectors, progress)

@@ -134,3 +134,10 @@ def test_crash_leftovers_are_ignored_and_cleaned(fresh_rag, corpus_copy):
     fresh_rag.remove([fresh_rag.data().articles[0].doc_id])
     assert not (folder / ".tmp-deadbeef").exists()
     assert len(list(folder.glob("gen-*"))) == 2  # live + previous, for readers mid-open
+
+
+def test_indexing_nothing_creates_no_index(fresh_rag, tmp_path):
+    report = fresh_rag.index([tmp_path / "typo"])
+    assert report.problems and not fresh_rag.exists()
+    with pytest.raises(IndexNotFound):
+        fresh_rag.stats()
