@@ -135,12 +135,8 @@ class RAG:
 
     # ---- asking --------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
-        answer = None
-        for event in self.ask_stream(question, history):
-            if isinstance(event, Answer):
-                answer = event
-        assert answer is not None
-        return answer
+        *_, answer = self.ask_stream(question, history)  # the stream always ends with the Answer
+        return answer  # type: ignore[return-value]
 
     def search(self, question: str, history: Sequence[Turn] = ()) -> tuple[Hit, ...]:
         """Retrieval only: the top `settings.top_k` passages for the question, best first."""

@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from .embed import Embedder
+from .errors import RagError
 from .index.store import IndexData
 from .schema import Hit, Turn
 from .settings import Settings
@@ -72,7 +73,8 @@ def retrieve(
     dense_best: dict[int, tuple[int, float]] = {}
     bm25_best: dict[int, tuple[int, float]] = {}
     if settings.retrieval in ("hybrid", "dense"):
-        assert embedder is not None, "dense retrieval needs an embedder"
+        if embedder is None:
+            raise RagError(f"retrieval={settings.retrieval!r} needs an embedding model; use retrieval='bm25' without one")
         vectors = embedder.embed_texts(list(queries))
         for vector in vectors:
             scores, ids = data.dense.search(vector, n)
