@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from rag import RAG, Settings, Turn
+from rag.embed import choose_backend
 
 from . import metrics as m
 from .datasets import Dataset, Question
@@ -59,7 +60,9 @@ def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple
     else:
         assert dataset.corpus_dir is not None
         source, digest = dataset.corpus_dir, "dir"
-    tag = hashlib.sha1(f"{settings.model}|{settings.chunk_tokens}|{settings.chunk_overlap}".encode()).hexdigest()[:6]
+    backend = choose_backend(settings.embed_backend, settings.model)
+    key = f"{settings.model}|{settings.chunk_tokens}|{settings.chunk_overlap}" + ("" if backend == "torch" else f"|{backend}")
+    tag = hashlib.sha1(key.encode()).hexdigest()[:6]
     rag = RAG(settings.replace(index_dir=config.cache_dir / f"index-{dataset.name}-{digest}-{tag}"))
     started = time.perf_counter()
     report = rag.index([source])

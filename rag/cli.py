@@ -10,13 +10,14 @@ import sys
 from typing import Sequence
 
 from .errors import RagError
-from .settings import RETRIEVAL_MODES, Settings
+from .settings import EMBED_BACKENDS, RETRIEVAL_MODES, Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index-dir", help="index folder (default: index/ in the project; env RAG_INDEX_DIR)")
     common.add_argument("--model", help="sentence-transformers model name or path (env RAG_MODEL)")
+    common.add_argument("--embed-backend", choices=EMBED_BACKENDS, help="how the model runs (env RAG_EMBED_BACKEND; default auto)")
     common.add_argument("--chunk-tokens", type=int, help="chunk size in tiktoken tokens (env RAG_CHUNK_TOKENS)")
     common.add_argument("--chunk-overlap", type=int, help="overlap between chunks in tokens (env RAG_CHUNK_OVERLAP)")
     common.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env(
             index_dir=args.index_dir,
             model=args.model,
+            embed_backend=args.embed_backend,
             chunk_tokens=args.chunk_tokens,
             chunk_overlap=args.chunk_overlap,
             top_k=getattr(args, "top_k", None),

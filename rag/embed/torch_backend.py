@@ -1,0 +1,55 @@
+"""The sentence-transformers (PyTorch) backend: any model name or local path; the GPU when present."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import MissingDependency, ModelUnavailable
+from ..settings import DEFAULT_MODEL
+from . import offline_hub, resolve_model_path
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers model, normalised output, on the GPU when one is present."""
+
+    backend = "torch"
+
+    def __init__(self, name: str = DEFAULT_MODEL) -> None:
+        self.name = name
+        self._model = load_model(name)
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length)
+        self.device = str(self._model.device)
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self._model.encode(
+            list(texts), batch_size=max(1, len(texts)), normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces including the [CLS]/[SEP] the model adds."""
+        return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+
+    def fits(self, text: str) -> bool:
+        return self.count_tokens(text) <= self.max_tokens
+
+
+@lru_cache(maxsize=4)
+def load_model(name: str):  # type: ignore[no-untyped-def]
+    offline_hub()
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as e:  # pragma: no cover
+        raise MissingDependency("embedding needs sentence-transformers: pip install -r requirements.txt") from e
+    path = resolve_model_path(name)
+    try:
+        return SentenceTransformer(path)
+    except Exception as e:  # the library raises many types (OSError, ValueError, HF errors)
+        raise ModelUnavailable(
+            f"cannot load embedding model {name!r} ({type(e).__name__}); give a local sentence-transformers "
+            f"folder or the bundled default {DEFAULT_MODEL!r} via --model or RAG_MODEL"
+        ) from e

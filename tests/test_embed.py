@@ -1,0 +1,92 @@
+"""The embedding backends: ONNX (fp32 and int8) against sentence-transformers on the same texts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import Settings
+from rag.embed import choose_backend, embed_all, gpu_present, length_batches, load_embedder, resolve_model_path
+from rag.embed.onnx_backend import OnnxEmbedder, exported_model, model_fingerprint, pool
+from rag.errors import ModelUnavailable
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def chunk_texts(bundled_index):
+    return [c.embed_text() for c in bundled_index.data().chunks] + ["what did China say was the crux?", "Pyongyang"]
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1)
+
+
+def test_onnx_fp32_matches_torch(chunk_texts, torch_embedder, model_cache):
+    onnx = load_embedder(Settings().model, "onnx", str(model_cache))
+    cos = _cosines(onnx.embed_texts(chunk_texts), torch_embedder.embed_texts(chunk_texts))
+    assert cos.min() > 0.9999
+    assert [onnx.count_tokens(t) for t in chunk_texts] == [torch_embedder.count_tokens(t) for t in chunk_texts]
+    assert onnx.max_tokens == torch_embedder.max_tokens == 256
+
+
+def test_onnx_int8_stays_within_099_cosine_of_torch(chunk_texts, torch_embedder, model_cache):
+    int8 = load_embedder(Settings().model, "onnx-int8", str(model_cache))
+    cos = _cosines(int8.embed_texts(chunk_texts), torch_embedder.embed_texts(chunk_texts))
+    assert cos.mean() >= 0.99 and cos.min() >= 0.98
+    assert np.allclose(np.linalg.norm(int8.embed_texts(chunk_texts[:3]), axis=1), 1.0, atol=1e-5)
+
+
+def test_default_backend_is_int8_on_a_cpu_and_torch_for_hub_names():
+    assert choose_backend("auto") == ("torch" if gpu_present() else "onnx-int8")
+    assert choose_backend("auto", "some-org/model-not-on-this-disk") == "torch"
+    assert choose_backend("onnx") == "onnx"
+
+
+def test_embed_all_sorts_by_length_but_keeps_row_order(embedder, chunk_texts):
+    texts = chunk_texts[:5] + ["short", "a slightly longer text than that"]
+    batched = embed_all(embedder, texts, batch_size=2)
+    one_by_one = np.vstack([embedder.embed_texts([t]) for t in texts])
+    # int8 activation scales are per batch, so rows match closely rather than exactly.
+    similarity = batched @ one_by_one.T
+    assert list(similarity.argmax(axis=1)) == list(range(len(texts))) and similarity.diagonal().min() > 0.98
+    assert sorted(i for batch in length_batches(texts, 2) for i in batch) == list(range(len(texts)))
+
+
+def test_mean_pooling_ignores_padding():
+    hidden = np.array([[[1.0, 0.0], [3.0, 4.0], [100.0, 100.0]]])
+    assert np.allclose(pool(hidden, np.array([[1, 1, 0]]), "mean", True), [[2 ** -0.5, 2 ** -0.5]])
+    assert np.allclose(pool(hidden, np.array([[1, 1, 0]]), "cls", False), [[1.0, 0.0]])
+
+
+def test_export_is_cached_and_a_damaged_file_is_exported_again(tmp_path, model_cache):
+    folder = Path(resolve_model_path(Settings().model))
+    # Seed a private cache with the session's export so this test does not pay for torch again.
+    source = exported_model(folder, model_cache, quantized=False)
+    assert source.parent.name == f"{folder.name}-{model_fingerprint(folder)}"
+    cached = tmp_path / "onnx" / source.parent.name / "model.onnx"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(source.read_bytes())
+    stamp = cached.stat().st_mtime_ns
+    OnnxEmbedder(Settings().model, quantized=False, cache_dir=tmp_path)
+    assert cached.stat().st_mtime_ns == stamp  # loaded, not exported again
+    cached.write_bytes(b"not an onnx model")
+    with pytest.raises(ModelUnavailable, match="could not be loaded"):
+        OnnxEmbedder(Settings().model, quantized=False, cache_dir=tmp_path)
+    assert not cached.exists()  # the next load exports a fresh copy
+
+
+def test_asking_with_a_cached_export_never_imports_torch(bundled_index, model_cache):
+    code = (
+        "import sys; from rag import RAG, Settings; "
+        "a = RAG(Settings.from_env()).ask('What did China say was the crux?'); "
+        "print(a.refused, bool(a.citations), 'torch' in sys.modules)"
+    )
+    env = {**os.environ, "RAG_INDEX_DIR": str(bundled_index.settings.index_dir), "RAG_CACHE_DIR": str(model_cache)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert out.stdout.split() == ["False", "True", "False"], out.stderr[-2000:]
