@@ -20,11 +20,12 @@ from .answer import REFUSAL, extract_answer
 from .chunk import chunk_article, token_counter
 from .clean import clean_document
 from .embed import Embedder, embed_all, load_embedder
-from .errors import BadDocument, BadQuestion, DocumentNotFound, IndexNotFound, RagError
+from .errors import BadDocument, BadQuestion, DocumentNotFound, IndexCorrupt, IndexMismatch, IndexNotFound, RagError
 from .generate import Generator, LLMUnavailable, OpenAICompatible, build_messages, rewrite_messages, verify
 from .index.dense import FaissIndex
+from .index.milvus import MilvusIndex
 from .index.sparse import BM25Index
-from .index.store import FORMAT_VERSION, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
+from .index.store import FORMAT_VERSION, DenseIndex, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
 from .retrieve import retrieve, search_queries
 from .schema import Answer, Article, Chunk, Hit, IndexReport, IndexStats, Problem, Turn
 from .settings import Settings
@@ -85,7 +86,8 @@ class RAG:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.model)
+            s = self.settings
+            self._embedder = load_embedder(s.model, s.embed_backend, s.cache_dir)
         return self._embedder
 
     @property
@@ -228,7 +230,8 @@ class RAG:
             except BadDocument as e:
                 problems.append(Problem(doc.source, str(e).split(": ", 1)[-1]))
         with writer_lock(self.settings.index_dir):
-            existing = None if rebuild or not self.exists() else self.data()
+            live = self._readable(for_rebuild=rebuild)
+            existing = None if rebuild else live
             plan = plan_update(existing.articles if existing else (), articles)
             report = IndexReport(
                 added=tuple(a.doc_id for a in plan.add if a.doc_id not in plan.updated),
@@ -239,9 +242,23 @@ class RAG:
             )
             if not plan.add:  # nothing new: never publish (an empty first index would hide the default corpus)
                 return report
-            new_chunks, new_vectors = self._chunk_and_embed(plan.add, progress)
+            # Vectors already in the live index are reused by chunk text (a rebuild or an edited article
+            # re-embeds only the chunks whose text changed).
+            known = _vectors_by_text(live) if live else {}
+            new_chunks, new_vectors, embedded = self._chunk_and_embed(plan.add, known, progress)
             self._publish(existing, plan.drop, plan.add, new_chunks, new_vectors, progress)
-        return dataclasses.replace(report, chunks_embedded=len(new_chunks))
+        return dataclasses.replace(report, chunks_embedded=embedded)
+
+    def _readable(self, for_rebuild: bool) -> IndexData | None:
+        """The live index; None when there is none, or when a rebuild replaces one it cannot use."""
+        if not self.exists():
+            return None
+        try:
+            return self.data()
+        except (IndexMismatch, IndexCorrupt):
+            if for_rebuild:
+                return None
+            raise
 
     def remove(self, doc_ids: Sequence[str]) -> IndexReport:
         with writer_lock(self.settings.index_dir):
@@ -256,14 +273,20 @@ class RAG:
             self._publish(data, frozenset(doc_ids), (), [], np.zeros((0, data.manifest.dimension), np.float32), None)
         return IndexReport(removed=tuple(doc_ids))
 
-    def _chunk_and_embed(self, articles: Sequence[Article], progress: Progress | None) -> tuple[list[Chunk], np.ndarray]:
+    def _chunk_and_embed(
+        self, articles: Sequence[Article], known: dict[str, np.ndarray], progress: Progress | None
+    ) -> tuple[list[Chunk], np.ndarray, int]:
+        """Chunks of the articles, their vectors, and how many had to be embedded (the rest were `known`)."""
         s = self.settings
         count = token_counter(s.encoding)
         fits = getattr(self.embedder, "fits", None)
         chunks = [c for a in articles for c in chunk_article(a, s.chunk_tokens, s.chunk_overlap, count, fits)]
+        texts = [c.embed_text() for c in chunks]
+        missing = sorted({t for t in texts if t not in known})
         report = (lambda done, total: progress("embedding", done, total)) if progress else None
-        vectors = embed_all(self.embedder, [c.embed_text() for c in chunks], s.batch_size, report)
-        return chunks, vectors
+        fresh = dict(zip(missing, embed_all(self.embedder, missing, s.batch_size, report)))
+        vectors = np.array([known[t] if t in known else fresh[t] for t in texts], dtype=np.float32)
+        return chunks, vectors.reshape(len(texts), self.embedder.dimension), len(missing)
 
     def _publish(
         self,
@@ -297,16 +320,29 @@ class RAG:
             manifest,
             tuple(articles),
             tuple(chunks),
-            FaissIndex.build(vectors, self.embedder.dimension),
+            self._build_dense(vectors),
             BM25Index.build([c.embed_text() for c in chunks]),
         )
         write_index(s.index_dir, data)
         if progress:
             progress("saving", 1, 1)
 
+    def _build_dense(self, vectors: np.ndarray) -> DenseIndex:
+        s, dimension = self.settings, self.embedder.dimension
+        if s.vector_store == "milvus":
+            uri = s.milvus_uri or str((s.index_dir / "milvus.db").resolve())
+            return MilvusIndex.build(vectors, dimension, uri, s.milvus_collection, s.exact_search_below)
+        return FaissIndex.build(vectors, dimension, s.exact_search_below)
+
     def _build_settings(self) -> dict[str, object]:
         s = self.settings
         return {"model": s.model, "encoding": s.encoding, "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap}
+
+
+def _vectors_by_text(data: IndexData) -> dict[str, np.ndarray]:
+    """Stored vector per chunk text (the embedded text is the content key: same text, same vector)."""
+    vectors = data.dense.vectors()
+    return {c.embed_text(): vectors[i] for i, c in enumerate(data.chunks)}
 
 
 def _pieces(text: str) -> Iterator[str]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from rag import RAG, Settings
 from rag.errors import DocumentNotFound, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
+from rag.index.dense import FaissIndex
 from rag.index.store import live_generation, writer_lock
 from rag.pipeline import plan_update
 from rag.schema import Article
@@ -18,6 +20,16 @@ from .conftest import CRUX_ARTICLE
 
 def _ids(rag):
     return sorted(a.doc_id for a in rag.data().articles)
+
+
+@pytest.fixture(params=["faiss", "milvus"])
+def fresh_rag(request, tmp_path, embedder) -> RAG:
+    """Every index test runs against both vector stores (Milvus as embedded Milvus Lite)."""
+    return RAG(Settings(index_dir=tmp_path / "index", vector_store=request.param), embedder=embedder)
+
+
+def _dense_file(rag: RAG) -> str:
+    return "dense.milvus.json" if rag.settings.vector_store == "milvus" else "dense.faiss"
 
 
 def test_reindex_unchanged_embeds_nothing(fresh_rag, corpus_copy):
@@ -38,11 +50,40 @@ def test_changed_article_is_reembedded_alone(fresh_rag, corpus_copy):
     after = fresh_rag.data()
     (changed,) = report.updated
     assert report.added == () and len(report.unchanged) == 1
-    assert report.chunks_embedded == sum(c.doc_id == changed for c in after.chunks)
+    # Only chunks whose text is new are embedded: the appended sentence changes the article's last chunk(s).
+    old_texts = {c.embed_text() for c in before.chunks}
+    new_texts = {c.embed_text() for c in after.chunks if c.doc_id == changed} - old_texts
+    assert 1 <= report.chunks_embedded == len(new_texts) < sum(c.doc_id == changed for c in after.chunks)
+    # A reused vector is the one stored for the same text, so search is unchanged for old chunks.
+    old_vectors = dict(zip((c.embed_text() for c in before.chunks), before.dense.vectors()))
+    for row, chunk in enumerate(after.chunks):
+        if chunk.embed_text() in old_vectors:
+            assert np.array_equal(after.dense.vectors()[row], old_vectors[chunk.embed_text()])
     other = [c for c in after.chunks if c.doc_id != changed]
     assert other == [c for c in before.chunks if c.doc_id != changed]  # untouched, same order
     answer = fresh_rag.ask("When will talks resume according to the envoy?")
     assert "spring" in answer.text
+
+
+def test_rebuild_reuses_vectors_of_identical_chunks(fresh_rag, corpus_copy):
+    first = fresh_rag.index([corpus_copy])
+    rebuilt = fresh_rag.index([corpus_copy], rebuild=True)
+    assert len(rebuilt.added) == 2 and rebuilt.chunks_embedded == 0 < first.chunks_embedded
+
+
+def test_large_index_switches_to_hnsw_with_high_recall(tmp_path):
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(50, 32))
+    vectors = centres[rng.integers(0, 50, 3000)] + 0.3 * rng.normal(size=(3000, 32))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    exact, graph = FaissIndex.build(vectors, 32, exact_below=5000), FaissIndex.build(vectors, 32, exact_below=1000)
+    assert (exact.kind, graph.kind) == ("flat", "hnsw")
+    assert np.allclose(graph.vectors(), vectors)
+    found = [len(set(exact.search(q, 10)[1]) & set(graph.search(q, 10)[1])) / 10 for q in vectors[:200]]
+    assert np.mean(found) >= 0.98
+    graph.save(tmp_path)
+    again = FaissIndex.load(tmp_path)
+    assert again.kind == "hnsw" and np.array_equal(again.search(vectors[0], 10)[1], graph.search(vectors[0], 10)[1])
 
 
 def test_remove_document(fresh_rag, corpus_copy):
@@ -82,7 +123,7 @@ def test_manifest_and_files_are_plain(fresh_rag, corpus_copy):
     assert (manifest["chunk_tokens"], manifest["chunk_overlap"], manifest["format_version"]) == (200, 40, 1)
     rows = (gen / "chunks.jsonl").read_text().splitlines()
     assert len(rows) == manifest["chunks"] == fresh_rag.data().dense.size
-    assert sorted(p.name for p in gen.iterdir()) == ["articles.jsonl", "bm25", "chunks.jsonl", "dense.faiss", "manifest.json"]
+    assert sorted(p.name for p in gen.iterdir()) == sorted(["articles.jsonl", "bm25", "chunks.jsonl", _dense_file(fresh_rag), "manifest.json"])
     assert not list((gen / "bm25").glob("*.pkl"))
 
 
@@ -98,7 +139,7 @@ def test_mismatched_settings_give_a_rebuild_hint(fresh_rag, corpus_copy, embedde
     assert RAG(rebuilt, embedder=embedder).index([corpus_copy], rebuild=True).chunks_embedded > 0
 
 
-@pytest.mark.parametrize("damage", ["truncate_chunks", "garble_manifest", "drop_faiss", "bad_pointer"])
+@pytest.mark.parametrize("damage", ["truncate_chunks", "garble_manifest", "drop_vectors", "bad_pointer"])
 def test_corrupted_index_gives_clear_error(fresh_rag, corpus_copy, embedder, damage):
     fresh_rag.index([corpus_copy])
     folder = fresh_rag.settings.index_dir
@@ -108,8 +149,8 @@ def test_corrupted_index_gives_clear_error(fresh_rag, corpus_copy, embedder, dam
         (gen / "chunks.jsonl").write_text("\n".join(lines[:-1]) + "\n")
     elif damage == "garble_manifest":
         (gen / "manifest.json").write_text("{not json")
-    elif damage == "drop_faiss":
-        (gen / "dense.faiss").unlink()
+    elif damage == "drop_vectors":
+        (gen / _dense_file(fresh_rag)).unlink()
     else:
         (folder / "CURRENT").write_text("gen-999999\n")
     with pytest.raises(IndexCorrupt, match="rebuild"):
@@ -141,3 +182,21 @@ def test_indexing_nothing_creates_no_index(fresh_rag, tmp_path):
     assert report.problems and not fresh_rag.exists()
     with pytest.raises(IndexNotFound):
         fresh_rag.stats()
+
+
+def test_milvus_store_ranks_like_faiss_and_drops_old_collections(tmp_path, embedder, corpus_copy):
+    from rag.index.milvus import client
+
+    stores = {s: RAG(Settings(index_dir=tmp_path / s, retrieval="dense", vector_store=s), embedder=embedder) for s in ("faiss", "milvus")}
+    for rag in stores.values():
+        rag.index([corpus_copy])
+    question = "What did China say was the crux?"
+    assert [h.chunk for h in stores["faiss"].search(question)] == [h.chunk for h in stores["milvus"].search(question)]
+    path = corpus_copy / f"{CRUX_ARTICLE}.txt"
+    for i in range(3):  # three more generations
+        path.write_text(path.read_text() + f"\nUpdate {i}: officials met again on day {i}.\n")
+        stores["milvus"].index([corpus_copy])
+    milvus = client(str((tmp_path / "milvus" / "milvus.db").resolve()))
+    live = {json.loads(p.read_text())["collection"] for p in (tmp_path / "milvus").glob("gen-*/dense.milvus.json")}
+    assert set(milvus.list_collections()) == live and len(live) == 2  # the live generation and its predecessor
+    assert any("met again on day 2" in h.chunk.text for h in stores["milvus"].search("When did officials meet again on day 2?"))

@@ -6,7 +6,7 @@
         manifest.json    format version, model, dimension, chunking settings, counts, file sizes
         articles.jsonl   one cleaned article per line (citations index into its `text`)
         chunks.jsonl     one chunk per line; line number = FAISS row id
-        dense.faiss      FAISS index of the chunk vectors
+        dense.faiss      FAISS index of the chunk vectors (or dense.milvus.json: the Milvus collection holding them)
         bm25/            bm25s files (JSON + numpy, no pickle)
       .lock              held by a writer
 
@@ -32,12 +32,13 @@ from typing import Any, Iterator
 from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from ..schema import Article, Chunk
 from .dense import FaissIndex
+from .milvus import MilvusIndex
 from .sparse import BM25Index
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
 LOCK = ".lock"
-DATA_FILES = ("manifest.json", "articles.jsonl", "chunks.jsonl", FaissIndex.FILE)
+DenseIndex = FaissIndex | MilvusIndex
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class IndexData:
     manifest: Manifest
     articles: tuple[Article, ...]
     chunks: tuple[Chunk, ...]
-    dense: FaissIndex
+    dense: DenseIndex
     sparse: BM25Index
 
 
@@ -114,7 +115,7 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
         )
     except (ValueError, TypeError, KeyError) as e:
         raise IndexCorrupt(f"{gen} has malformed article or chunk records ({e}); {rebuild_hint(folder)}") from e
-    dense = FaissIndex.load(gen)
+    dense = load_dense(gen)
     if len(articles) != manifest.articles or len(chunks) != manifest.chunks or dense.size != len(chunks):
         raise IndexCorrupt(
             f"{gen}: manifest says {manifest.articles} articles/{manifest.chunks} chunks, files hold "
@@ -123,6 +124,11 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
     if dense.dimension != manifest.dimension:
         raise IndexCorrupt(f"{gen}: vectors have dimension {dense.dimension}, manifest says {manifest.dimension}")
     return IndexData(manifest, articles, chunks, dense, BM25Index.load(gen, len(chunks)))
+
+
+def load_dense(gen: Path) -> DenseIndex:
+    """The generation's vector store: FAISS file, or the Milvus collection its pointer file names."""
+    return MilvusIndex.load(gen) if (gen / MilvusIndex.FILE).exists() else FaissIndex.load(gen)
 
 
 def _read_manifest(gen: Path, folder: Path) -> Manifest:
@@ -154,7 +160,7 @@ def write_index(folder: Path, data: IndexData) -> None:
         )
         data.dense.save(tmp)
         data.sparse.save(tmp)
-        sizes = tuple((name, (tmp / name).stat().st_size) for name in DATA_FILES[1:])
+        sizes = tuple((name, (tmp / name).stat().st_size) for name in ("articles.jsonl", "chunks.jsonl", data.dense.FILE))
         manifest = dataclasses.replace(data.manifest, file_sizes=sizes)
         (tmp / "manifest.json").write_text(json.dumps(dataclasses.asdict(manifest), indent=2) + "\n")
         _fsync_tree(tmp)
@@ -197,6 +203,8 @@ def _previous(folder: Path, current: str) -> list[str]:
 def _prune(folder: Path, keep: set[str]) -> None:
     for path in folder.iterdir():
         if (path.name.startswith("gen-") and path.name not in keep) or path.name.startswith(".tmp-"):
+            if (path / MilvusIndex.FILE).exists():
+                MilvusIndex.drop(path)
             shutil.rmtree(path, ignore_errors=True)
 
 
