@@ -52,7 +52,7 @@ class MilvusIndex:
 
     @classmethod
     def build(
-        cls, vectors: np.ndarray, dimension: int, uri: str, prefix: str, exact_below: int = 200_000
+        cls, vectors: np.ndarray, dimension: int, uri: str, prefix: str, exact_below: int = 50_000
     ) -> "MilvusIndex":
         from pymilvus import DataType
 

@@ -50,6 +50,20 @@ def content_terms(texts: Sequence[str]) -> list[list[str]]:
     return [list(t) for t in tokens]
 
 
+def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The n best positive scores and their rows, best first (ties: lower row first).
+
+    >>> top_n(np.array([0.0, 2.0, 1.0, 2.0]), 3)
+    (array([2., 2., 1.], dtype=float32), array([1, 3, 2]))
+    """
+    n = min(n, int(np.count_nonzero(scores > 0)))
+    if n == 0:
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    rows = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+    rows = rows[np.lexsort((rows, -scores[rows]))]
+    return scores[rows].astype(np.float32), rows.astype(np.int64)
+
+
 class BM25Index:
     def __init__(self, retriever, size: int) -> None:  # type: ignore[no-untyped-def]
         self._retriever = retriever
@@ -64,14 +78,16 @@ class BM25Index:
         return cls(retriever, len(texts))
 
     def search(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, row ids), best first; rows that share no term with the query are left out."""
+        """(scores, row ids), best first; rows that share no term with the query are left out.
+
+        Scores come from bm25s' `get_scores` and the top n from a partial sort: bm25s' `retrieve` starts a
+        thread pool per call, which costs more than the scoring itself (2 ms of 5 ms at 100k chunks)."""
         n = min(n, self.size)
         tokens = tokenize([query])
         if n == 0 or not tokens[0]:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        ids, scores = self._retriever.retrieve(tokens, k=n, show_progress=False, n_threads=1)
-        keep = scores[0] > 0
-        return scores[0][keep].astype(np.float32), ids[0][keep].astype(np.int64)
+        scores = np.asarray(self._retriever.get_scores(tokens[0]), dtype=np.float32)
+        return top_n(scores, n)
 
     def save(self, folder: Path) -> None:
         if self.size:
