@@ -200,3 +200,19 @@ def test_milvus_store_ranks_like_faiss_and_drops_old_collections(tmp_path, embed
     live = {json.loads(p.read_text())["collection"] for p in (tmp_path / "milvus").glob("gen-*/dense.milvus.json")}
     assert set(milvus.list_collections()) == live and len(live) == 2  # the live generation and its predecessor
     assert any("met again on day 2" in h.chunk.text for h in stores["milvus"].search("When did officials meet again on day 2?"))
+
+
+def test_bm25_search_matches_bm25s_retrieve(bundled_index):
+    """Our top-n over bm25s' scores returns what bm25s' own retrieve returns (scores and rows)."""
+    from rag.index.sparse import tokenize
+
+    sparse = bundled_index.data().sparse
+    for query in ("crux of the issue", "North Korea sanctions relief", "Liu Xiaoming envoy Jung Pak", "zebra"):
+        scores, rows = sparse.search(query, 5)
+        tokens = tokenize([query])
+        if not tokens[0]:
+            continue
+        ids, expected = sparse._retriever.retrieve(tokens, k=min(5, sparse.size), show_progress=False, n_threads=1)
+        keep = expected[0] > 0
+        assert np.allclose(scores, expected[0][keep]) and set(rows) == set(ids[0][keep])
+    assert len(sparse.search("crux", 3)[1]) >= 1 and len(sparse.search("zebra", 3)[1]) == 0
