@@ -1,10 +1,11 @@
 """Stage 7, answer: an extractive answer (no LLM) with numbered citations, or a plain refusal.
 
-Every sentence of the retrieved passages is scored against the question: cosine similarity of MiniLM
-embeddings plus a bonus for shared (stemmed) content words. The best sentences form the answer, each
-followed by the [n] of the passage it came from; passages are numbered in order of first use. When even
-the best sentence is semantically far from the question the articles do not hold the answer, and the
-answer says so instead of citing something unrelated.
+The sentences of the retrieved passages that share the most (stemmed) content words with the question
+(`answer_candidates` of them) are scored against it: cosine similarity of MiniLM embeddings plus a bonus
+for the shared words. The best sentences form the answer, each followed by the [n] of the passage it came
+from; passages are numbered in order of first use. When even the best sentence is semantically far from
+the question the articles do not hold the answer, and the answer says so instead of citing something
+unrelated.
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ def lexical_overlap(question_terms: set[str], sentence_terms: set[str]) -> float
     return len(question_terms & sentence_terms) / len(question_terms) if question_terms else 0.0
 
 
+def shortlist(overlaps: Sequence[float], passages: Sequence[int], limit: int) -> list[int]:
+    """Indices of the `limit` sentences sharing the most question words (ties: better passage, then
+    earlier), in their original order: the only ones worth embedding.
+
+    >>> shortlist([0.0, 0.5, 0.5, 1.0], [0, 0, 1, 2], limit=2)
+    [1, 3]
+    """
+    order = sorted(range(len(overlaps)), key=lambda i: (-overlaps[i], passages[i], i))
+    return sorted(order[:limit])
+
+
 def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
@@ -111,13 +123,16 @@ def extract_answer(
     sentences = candidate_sentences(hits)
     if not sentences:
         return REFUSAL, (), True, 0.0
+    query_terms = {t for terms in content_terms(list(scoring_queries)) for t in terms}
+    terms = [set(t) for t in content_terms([s.text for s in sentences])]
+    overlaps = [lexical_overlap(query_terms, t) for t in terms]
+    keep = shortlist(overlaps, [s.hit_index for s in sentences], settings.answer_candidates)
+    sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]
     # Follow-ups are scored against the bare question and its conversational form alike.
     query_vectors = embedder.embed_texts(list(scoring_queries))
     sentence_vectors = embed_all(embedder, [s.text for s in sentences], SENTENCE_BATCH, bar=False)
     cosines = (sentence_vectors @ query_vectors.T).mean(axis=1)
-    query_terms = {t for terms in content_terms(list(scoring_queries)) for t in terms}
-    terms = [set(t) for t in content_terms([s.text for s in sentences])]
-    scores = [float(c) + LEXICAL_WEIGHT * lexical_overlap(query_terms, t) for c, t in zip(cosines, terms)]
+    scores = [float(c) + LEXICAL_WEIGHT * o for c, o in zip(cosines, overlaps)]
     confidence = float(np.max(cosines))
     if confidence < settings.refuse_below:
         return REFUSAL, (), True, confidence

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag import Turn
-from rag.answer import REFUSAL, select_sentences
+from rag import RAG, Turn
+from rag.answer import REFUSAL, candidate_sentences, select_sentences
 from rag.errors import BadQuestion
 from rag.retrieve import rrf_fuse, search_queries
 
@@ -80,6 +80,32 @@ def test_bad_questions(bundled_index):
             bundled_index.ask(empty)
     long = bundled_index.ask("crux " * 30_000)
     assert "only the first 1,000" in long.notice
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is given."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.texts = inner, []
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+    def embed_texts(self, texts):  # type: ignore[no-untyped-def]
+        self.texts.extend(texts)
+        return self.inner.embed_texts(texts)
+
+
+@pytest.mark.parametrize("limit", [4, 10])
+def test_only_the_shortlisted_sentences_are_embedded(bundled_index, limit):
+    question = "what did China say was the crux?"
+    counting = CountingEmbedder(bundled_index.embedder)
+    rag = RAG(bundled_index.settings.replace(answer_candidates=limit), embedder=counting)
+    answer = rag.ask(question)
+    assert len(candidate_sentences(answer.hits)) > 2 * limit
+    embedded = [t for t in counting.texts if t != question]
+    assert len(embedded) == limit
+    assert "lack of trust between Washington and Pyongyang" in answer.text
 
 
 def test_streaming_yields_pieces_then_the_answer(bundled_index):
