@@ -11,8 +11,8 @@ Parts (each reports medians, and ratios taken within the same run):
 - quality: SciFact nDCG@10 (dense and hybrid) with the torch and ONNX int8 vectors.
 - cold: `import rag` and `python -m rag ask` on the bundled corpus, from process start.
 - scale: indexes of N chunks whose vectors are synthesised from real ones (random mixes of two real chunk
-  vectors plus noise) and whose texts are real chunks repeated; exact vs HNSW search latency and HNSW
-  recall@10 against exact; then the real on-disk index loaded in a fresh process: hybrid retrieval and
+  vectors plus noise) and whose texts are real chunks repeated; exact vs approximate (IVF) search latency and
+  IVF recall@10 against exact; then the real on-disk index loaded in a fresh process: hybrid retrieval and
   extractive `ask` p50/p95 for real questions, bytes per chunk on disk and in RAM.
 - gpu: embedding throughput with torch on a GPU (fp32 and fp16, by batch size) when one is present.
 Writes bench.json and bench.md to --out (default eval/out/bench).
@@ -190,8 +190,8 @@ def bench_scale(settings: Settings, n: int, chunks, base: np.ndarray, questions:
     exact = FaissIndex.build(vectors, embedder.dimension, exact_below=n + 1)
     started = time.perf_counter()
     graph = FaissIndex.build(vectors, embedder.dimension, exact_below=0)
-    out["hnsw_build_s"] = round(time.perf_counter() - started, 1)
-    for name, index in (("flat", exact), ("hnsw", graph)):
+    out["ivf_build_s"] = round(time.perf_counter() - started, 1)
+    for name, index in (("flat", exact), ("ivf", graph)):
         lat = []
         for q in queries:
             t = time.perf_counter()
@@ -199,7 +199,7 @@ def bench_scale(settings: Settings, n: int, chunks, base: np.ndarray, questions:
             lat.append(time.perf_counter() - t)
         out[f"{name}_search"] = ms(lat)
     found = [len(set(exact.search(q, 10)[1]) & set(graph.search(q, 10)[1])) / 10 for q in queries]
-    out["hnsw_recall@10_vs_exact"] = round(float(np.mean(found)), 4)
+    out["ivf_recall@10_vs_exact"] = round(float(np.mean(found)), 4)
     chosen = graph if n >= settings.exact_search_below else exact
     # The real on-disk format: one synthetic article per real chunk copy, texts repeated from real chunks.
     picked = [chunks[r] for r in rows]

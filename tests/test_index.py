@@ -10,7 +10,7 @@ import pytest
 
 from rag import RAG, Settings
 from rag.errors import DocumentNotFound, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
-from rag.index.dense import FaissIndex
+from rag.index.dense import HNSW_EF_SEARCH, IVF_PROBE, FaissIndex, ivf_lists
 from rag.index.store import live_generation, writer_lock
 from rag.pipeline import plan_update
 from rag.schema import Article
@@ -71,19 +71,33 @@ def test_rebuild_reuses_vectors_of_identical_chunks(fresh_rag, corpus_copy):
     assert len(rebuilt.added) == 2 and rebuilt.chunks_embedded == 0 < first.chunks_embedded
 
 
-def test_large_index_switches_to_hnsw_with_high_recall(tmp_path):
+def test_large_index_switches_to_ivf_with_high_recall(tmp_path):
     rng = np.random.default_rng(0)
-    centres = rng.normal(size=(50, 32))
-    vectors = centres[rng.integers(0, 50, 3000)] + 0.3 * rng.normal(size=(3000, 32))
+    centres = rng.normal(size=(400, 32))
+    vectors = centres[rng.integers(0, 400, 20_000)] + 0.3 * rng.normal(size=(20_000, 32))
     vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-    exact, graph = FaissIndex.build(vectors, 32, exact_below=5000), FaissIndex.build(vectors, 32, exact_below=1000)
-    assert (exact.kind, graph.kind) == ("flat", "hnsw")
-    assert np.allclose(graph.vectors(), vectors)
-    found = [len(set(exact.search(q, 10)[1]) & set(graph.search(q, 10)[1])) / 10 for q in vectors[:200]]
+    exact, ivf = FaissIndex.build(vectors, 32, exact_below=30_000), FaissIndex.build(vectors, 32, exact_below=10_000)
+    assert (exact.kind, ivf.kind) == ("flat", "ivf")
+    assert ivf_lists(len(vectors)) > 2 * IVF_PROBE  # a question scans under half of the lists
+    assert np.allclose(ivf.vectors(), vectors)
+    found = [len(set(exact.search(q, 10)[1]) & set(ivf.search(q, 10)[1])) / 10 for q in vectors[:200]]
     assert np.mean(found) >= 0.98
-    graph.save(tmp_path)
+    ivf.save(tmp_path)
     again = FaissIndex.load(tmp_path)
-    assert again.kind == "hnsw" and np.array_equal(again.search(vectors[0], 10)[1], graph.search(vectors[0], 10)[1])
+    assert again.kind == "ivf" and np.array_equal(again.search(vectors[0], 10)[1], ivf.search(vectors[0], 10)[1])
+
+
+def test_an_hnsw_index_from_an_older_version_still_loads(tmp_path):
+    import faiss
+
+    vectors = np.random.default_rng(1).normal(size=(500, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    graph = faiss.IndexHNSWFlat(16, 8, faiss.METRIC_INNER_PRODUCT)
+    graph.add(vectors)
+    faiss.write_index(graph, str(tmp_path / FaissIndex.FILE))
+    loaded = FaissIndex.load(tmp_path)
+    assert loaded.kind == "hnsw" and loaded._index.hnsw.efSearch == HNSW_EF_SEARCH
+    assert loaded.search(vectors[7], 1)[1][0] == 7
 
 
 def test_remove_document(fresh_rag, corpus_copy):
