@@ -2,6 +2,7 @@
 
     python -m eval.bench                       # everything: ingest, quality, cold start, 100k and 1M chunks
     python -m eval.bench --part ingest --part cold
+    python -m eval.bench --part ann --sizes 100000   # IVF against HNSW (not in the default run)
     python -m eval.bench --sizes 100000        # scale figures at 100k chunks only
 
 Parts (each reports medians, and ratios taken within the same run):
@@ -14,6 +15,9 @@ Parts (each reports medians, and ratios taken within the same run):
   vectors plus noise) and whose texts are real chunks repeated; exact vs approximate (IVF) search latency and
   IVF recall@10 against exact; then the real on-disk index loaded in a fresh process: hybrid retrieval and
   extractive `ask` p50/p95 for real questions, bytes per chunk on disk and in RAM.
+- ann (only when named): the choice of approximate index, on the same synthetic vectors: IVF (4·√n lists)
+  at several probe counts against HNSW (M=32, efConstruction 200) at several search widths, with build time,
+  recall@10 against exact and search p50.
 - gpu: embedding throughput with torch on a GPU (fp32 and fp16, by batch size) when one is present.
 Writes bench.json and bench.md to --out (default eval/out/bench).
 """
@@ -39,7 +43,10 @@ from . import metrics as m
 from .__main__ import DEFAULT_DATASETS_DIR, machine
 from .datasets import LOADERS, ROOT, DatasetMissing
 
-PARTS = ("ingest", "quality", "cold", "scale", "gpu")
+PARTS = ("ingest", "quality", "cold", "scale", "gpu", "ann")
+DEFAULT_PARTS = PARTS[:-1]  # "ann" builds HNSW graphs (20 min at 1M on 2 cores): asked for by name
+IVF_PROBES = (16, 32, 64, 128, 256)
+HNSW_EF_SEARCHES = (128, 512, 1024, 2048, 4096)
 BACKENDS = ("torch", "onnx", "onnx-int8")
 CRUX = "What did China say was the crux?"
 
@@ -230,6 +237,47 @@ def bench_scale(settings: Settings, n: int, chunks, base: np.ndarray, questions:
     return out
 
 
+def bench_ann(settings: Settings, n: int, base: np.ndarray, questions: list[str]) -> dict[str, Any]:
+    """IVF against HNSW on n synthetic vectors: build seconds, then recall@10 against exact and p50 per setting."""
+    import faiss
+
+    from rag.index.dense import HNSW_EF_CONSTRUCTION, HNSW_M, FaissIndex, ivf_lists
+
+    embedder = load_embedder(settings.model, settings.embed_backend, settings.cache_dir)
+    vectors, _ = synthesise(base, n, np.random.default_rng(0))
+    queries = embed_all(embedder, questions[:200], settings.batch_size)
+    exact = FaissIndex.build(vectors, embedder.dimension, exact_below=n + 1)
+    truth = [set(exact.search(q, 10)[1]) for q in queries]
+    del exact
+
+    def sweep(index, set_width, widths) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        out = {}
+        for width in widths:
+            set_width(width)
+            lat, found = [], []
+            for q, want in zip(queries, truth):
+                t = time.perf_counter()
+                _, ids = index.search(q.reshape(1, -1), settings.candidates)
+                lat.append(time.perf_counter() - t)
+                found.append(len(set(ids[0][:10]) & want) / 10)
+            out[str(width)] = {"recall@10": round(float(np.mean(found)), 4)} | ms(lat)
+        return out
+
+    result: dict[str, Any] = {"ivf_lists": ivf_lists(n)}
+    started = time.perf_counter()
+    ivf = FaissIndex.build(vectors, embedder.dimension, exact_below=0)._index
+    result["ivf_build_s"] = round(time.perf_counter() - started, 1)
+    result["ivf_by_probes"] = sweep(ivf, lambda w: setattr(ivf, "nprobe", w), IVF_PROBES)
+    del ivf
+    graph = faiss.IndexHNSWFlat(embedder.dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    started = time.perf_counter()
+    graph.add(vectors)
+    result["hnsw_build_s"] = round(time.perf_counter() - started, 1)
+    result["hnsw_by_ef_search"] = sweep(graph, lambda w: setattr(graph.hnsw, "efSearch", w), HNSW_EF_SEARCHES)
+    return result
+
+
 def rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -306,8 +354,8 @@ def _flat(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", action="append", choices=PARTS, help="repeatable; default: all")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="scale part: chunks")
+    parser.add_argument("--part", action="append", choices=PARTS, help="repeatable; default: all but ann")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="scale and ann parts: chunks")
     parser.add_argument("--articles", type=int, default=300, help="news articles for the ingest and scale samples")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ingest-chunks", type=int, default=512, help="ingest part: chunks embedded per backend and repeat")
@@ -324,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(), "parts": {}}
     chunks, questions, source, paths = news_chunks(args.datasets_dir, args.articles, settings)
     report["sample"] = f"{len(chunks)} chunks of {source}"
-    for part in args.part or PARTS:
+    for part in args.part or DEFAULT_PARTS:
         print(f"bench: {part} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
         if part == "ingest":
@@ -340,9 +388,12 @@ def main(argv: list[str] | None = None) -> int:
             base = embed_all(embedder, [c.embed_text() for c in chunks], settings.batch_size)
             result = {"base_chunks": len(chunks)}
             for n in args.sizes:
-                with tempfile.TemporaryDirectory(dir=args.out) as keep:
-                    result[f"{n:,} chunks"] = bench_scale(settings, n, chunks, base, questions, Path(keep))
-                report["parts"]["scale"] = result
+                if part == "ann":
+                    result[f"{n:,} chunks"] = bench_ann(settings, n, base, questions)
+                else:
+                    with tempfile.TemporaryDirectory(dir=args.out) as keep:
+                        result[f"{n:,} chunks"] = bench_scale(settings, n, chunks, base, questions, Path(keep))
+                report["parts"][part] = result
                 (args.out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
         result["seconds"] = round(time.perf_counter() - started, 1)
         report["parts"][part] = result

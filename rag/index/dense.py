@@ -36,12 +36,11 @@ def _faiss():  # type: ignore[no-untyped-def]
 
 
 # IVF: k-means splits the vectors into 4·√n lists; a question scans the IVF_PROBE lists nearest to it.
-# Chosen over HNSW on measurements (recall@10 against exact, RealTimeQA questions, 1 core):
-#   1M synthetic MiniLM-like vectors: IVF 4,000 lists, 128 probed: 0.9995 at 6.6 ms, built in 201 s;
-#     HNSW M=32, efConstruction 200: efSearch 512 0.912 at 1.7 ms, 2048 0.975 at 7.5 ms, 4096 0.990
-#     at 18 ms, built in 1,185 s.
-#   42,811 real RealTimeQA chunk vectors: IVF 827 lists, 128 probed: 0.996 at 1.2 ms (64: 0.985).
-# `python -m eval.bench --part scale` re-measures it at 100k and 1M chunks.
+# Chosen over HNSW by `python -m eval.bench --part ann` (recall@10 against exact, real questions, 2 cores):
+#   1M synthetic MiniLM-like vectors: IVF 4,000 lists, 128 probed: 0.999 at 5.1 ms, built in 83 s;
+#     HNSW M=32, efConstruction 200: efSearch 512 0.912 at 1.7 ms, 2048 0.975 at 6.9 ms, 4096 0.990
+#     at 15.7 ms, built in 392 s. 100k: IVF 0.9985 at 1.4 ms; HNSW efSearch 512 0.994 at 1.2 ms.
+#   42,811 real RealTimeQA chunk vectors (one-off): IVF 827 lists, 128 probed: 0.996 (64: 0.985).
 IVF_PROBE = 128
 IVF_TRAINING_PER_LIST = 64  # k-means sample: 64 vectors per list (FAISS wants at least 39)
 # HNSW, used by the Milvus store above its exact threshold (and by FAISS indexes written before IVF).
