@@ -39,9 +39,9 @@ import numpy as np
 from rag import RAG, Settings
 from rag.embed import embed_all, gpu_present, load_embedder
 
-from . import metrics as m
 from .__main__ import DEFAULT_DATASETS_DIR, machine
 from .datasets import LOADERS, ROOT, DatasetMissing
+from .runner import latency as ms
 
 PARTS = ("ingest", "quality", "cold", "scale", "gpu", "ann")
 DEFAULT_PARTS = PARTS[:-1]  # "ann" builds HNSW graphs (20 min at 1M on 2 cores): asked for by name
@@ -51,19 +51,15 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 CRUX = "What did China say was the crux?"
 
 
-def ms(values: list[float]) -> dict[str, float]:
-    return {"p50_ms": round(1000 * m.percentile(values, 50), 1), "p95_ms": round(1000 * m.percentile(values, 95), 1)}
-
-
-def news_chunks(datasets_dir: Path, articles: int, settings: Settings):  # type: ignore[no-untyped-def]
-    """(chunks, questions, source name) through the product's load → clean → chunk stages."""
+def news_chunks(datasets_dir: Path, articles: int, settings: Settings, folder: Path):  # type: ignore[no-untyped-def]
+    """(chunks, questions, source name, paths) through the product's load → clean → chunk stages; the
+    news sample is written to `folder` as JSONL."""
     from rag.chunk import chunk_article, token_counter
     from rag.clean import clean_document
     from rag.load import load_paths
 
     try:
         data = LOADERS["realtimeqa"](datasets_dir)
-        folder = Path(tempfile.mkdtemp(prefix="bench-news-"))
         feed = folder / "news.jsonl"
         feed.write_text("".join(json.dumps(r) + "\n" for r in data.records[:articles]))
         paths, questions, source = [feed], [q.question for q in data.questions], "RealTimeQA news articles"
@@ -370,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     args.out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(), "parts": {}}
-    chunks, questions, source, paths = news_chunks(args.datasets_dir, args.articles, settings)
+    chunks, questions, source, paths = news_chunks(args.datasets_dir, args.articles, settings, args.out)
     report["sample"] = f"{len(chunks)} chunks of {source}"
     for part in args.part or DEFAULT_PARTS:
         print(f"bench: {part} ...", file=sys.stderr, flush=True)

@@ -244,9 +244,10 @@ class RAG:
                 return report
             # Vectors already in the live index are reused by chunk text (a rebuild or an edited article
             # re-embeds only the chunks whose text changed).
-            known = _vectors_by_text(live) if live else {}
+            stored = live.dense.vectors() if live else None  # read once: a Milvus read is a full query
+            known = _vectors_by_text(live.chunks, stored) if live and stored is not None else {}
             new_chunks, new_vectors, embedded = self._chunk_and_embed(plan.add, known, progress)
-            self._publish(existing, plan.drop, plan.add, new_chunks, new_vectors, progress)
+            self._publish(existing, stored if existing else None, plan.drop, plan.add, new_chunks, new_vectors, progress)
         return dataclasses.replace(report, chunks_embedded=embedded)
 
     def _readable(self, for_rebuild: bool) -> IndexData | None:
@@ -270,7 +271,8 @@ class RAG:
                     f"no article {', '.join(map(repr, missing))} in {self.settings.index_dir}; "
                     "list ids with `python -m rag stats`"
                 )
-            self._publish(data, frozenset(doc_ids), (), [], np.zeros((0, data.manifest.dimension), np.float32), None)
+            empty = np.zeros((0, data.manifest.dimension), np.float32)
+            self._publish(data, data.dense.vectors(), frozenset(doc_ids), (), [], empty, None)
         return IndexReport(removed=tuple(doc_ids))
 
     def _chunk_and_embed(
@@ -291,6 +293,7 @@ class RAG:
     def _publish(
         self,
         old: IndexData | None,
+        stored: np.ndarray | None,  # old's vectors, row-aligned with old.chunks
         drop: frozenset[str],
         add: Sequence[Article],
         new_chunks: Sequence[Chunk],
@@ -302,7 +305,7 @@ class RAG:
         articles = [a for a in (old.articles if old else ()) if a.doc_id not in drop] + list(add)
         keep_rows = [i for i, c in enumerate(old.chunks) if c.doc_id not in drop] if old else []
         chunks = [old.chunks[i] for i in keep_rows] + list(new_chunks) if old else list(new_chunks)
-        old_vectors = old.dense.vectors()[keep_rows] if old else np.zeros((0, self.embedder.dimension), np.float32)
+        old_vectors = stored[keep_rows] if old and stored is not None else np.zeros((0, self.embedder.dimension), np.float32)
         vectors = np.vstack([old_vectors, new_vectors]) if len(new_vectors) else old_vectors
         s = self.settings
         manifest = Manifest(
@@ -339,10 +342,9 @@ class RAG:
         return {"model": s.model, "encoding": s.encoding, "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap}
 
 
-def _vectors_by_text(data: IndexData) -> dict[str, np.ndarray]:
+def _vectors_by_text(chunks: Sequence[Chunk], vectors: np.ndarray) -> dict[str, np.ndarray]:
     """Stored vector per chunk text (the embedded text is the content key: same text, same vector)."""
-    vectors = data.dense.vectors()
-    return {c.embed_text(): vectors[i] for i, c in enumerate(data.chunks)}
+    return {c.embed_text(): vectors[i] for i, c in enumerate(chunks)}
 
 
 def _pieces(text: str) -> Iterator[str]:

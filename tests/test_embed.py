@@ -90,3 +90,28 @@ def test_asking_with_a_cached_export_never_imports_torch(bundled_index, model_ca
     env = {**os.environ, "RAG_INDEX_DIR": str(bundled_index.settings.index_dir), "RAG_CACHE_DIR": str(model_cache)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert out.stdout.split() == ["False", "True", "False"], out.stderr[-2000:]
+
+
+
+class _Meter:
+    """Stands in for tqdm: records each bar's total."""
+
+    totals: list[int] = []
+
+    def __init__(self, total: int, **_: object) -> None:
+        self.totals.append(total)
+
+    def update(self, n: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@pytest.mark.parametrize("bar", [True, False])
+def test_embed_all_shows_a_bar_for_long_runs_only_when_asked(embedder, monkeypatch, bar):
+    import tqdm.auto
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", _Meter)
+    monkeypatch.setattr(_Meter, "totals", [])
+    embed_all(embedder, ["a short text"] * 9, batch_size=2, bar=bar)
+    embed_all(embedder, ["a short text"] * 3, batch_size=2, bar=bar)  # too short for a bar
+    assert _Meter.totals == ([9] if bar else [])

@@ -64,21 +64,21 @@ def embed_all(
     out = np.zeros((total, embedder.dimension), dtype=np.float32)
     if total == 0:
         return out
-    bar = None
+    meter = None
     if bar and total > 4 * batch_size:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, desc="embedding", unit="chunk", disable=None, leave=False)
+        meter = tqdm(total=total, desc="embedding", unit="chunk", disable=None, leave=False)
     done = 0
     for rows in length_batches(texts, batch_size):
         out[rows] = embedder.embed_texts([texts[i] for i in rows])
         done += len(rows)
-        if bar is not None:
-            bar.update(len(rows))
+        if meter is not None:
+            meter.update(len(rows))
         if progress is not None:
             progress(done, total)
-    if bar is not None:
-        bar.close()
+    if meter is not None:
+        meter.close()
     return out
 
 
