@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .chunk import sentence_spans
+from .chunk import chunk_sentences
 from .embed import Embedder, embed_all
 from .index.sparse import content_terms
 from .schema import Citation, Hit
@@ -45,7 +45,7 @@ def candidate_sentences(hits: Sequence[Hit]) -> list[Sentence]:
     out = []
     for i, hit in enumerate(hits):
         chunk = hit.chunk
-        for a, b in sentence_spans(chunk.text):
+        for a, b in chunk_sentences(chunk):
             key = (chunk.doc_id, chunk.start + a, chunk.start + b)
             if key in seen:
                 continue
@@ -115,11 +115,13 @@ def number_citations(hits: Sequence[Hit], picked: Sequence[Sentence]) -> tuple[l
 def extract_answer(
     question: str,
     scoring_queries: Sequence[str],
+    query_vectors: np.ndarray,
     hits: Sequence[Hit],
     embedder: Embedder,
     settings: Settings,
 ) -> tuple[str, tuple[Citation, ...], bool, float]:
-    """(answer text with [n] markers, citations, refused, confidence). """
+    """(answer text with [n] markers, citations, refused, confidence). `query_vectors`: the scoring
+    queries' embeddings, as retrieval computed them."""
     sentences = candidate_sentences(hits)
     if not sentences:
         return REFUSAL, (), True, 0.0
@@ -129,7 +131,6 @@ def extract_answer(
     keep = shortlist(overlaps, [s.hit_index for s in sentences], settings.answer_candidates)
     sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]
     # Follow-ups are scored against the bare question and its conversational form alike.
-    query_vectors = embedder.embed_texts(list(scoring_queries))
     sentence_vectors = embed_all(embedder, [s.text for s in sentences], SENTENCE_BATCH, bar=False)
     cosines = (sentence_vectors @ query_vectors.T).mean(axis=1)
     scores = [float(c) + LEXICAL_WEIGHT * o for c, o in zip(cosines, overlaps)]

@@ -7,6 +7,7 @@ budgets are counted with tiktoken, and every chunk is also checked against the e
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 from typing import Callable, Sequence
@@ -122,13 +123,54 @@ def pack_windows(lengths: Sequence[int], budget: int, overlap: int) -> list[tupl
 
 def chunk_spans(text: str, budget: int, overlap: int, count: CountTokens, fits: Fits | None = None) -> list[Span]:
     """Spans of the chunks of `text`: sentence windows within `budget`, each accepted by `fits`."""
+    return _pack(text, units_of(text, budget, count), budget, overlap, count, fits)
+
+
+def units_of(text: str, budget: int, count: CountTokens) -> list[Span]:
+    """The sentences of `text`, those over `budget` tokens cut into pieces: what chunks are packed from."""
     units: list[Span] = []
     for span in sentence_spans(text):
         if count(text[span[0] : span[1]]) > budget:
             units.extend(split_long(text, span, budget, count))
         else:
             units.append(span)
-    return _pack(text, units, budget, overlap, count, fits)
+    return units
+
+
+def sentence_ends(units: Sequence[Span], span: Span) -> tuple[int, ...]:
+    """Where the units lying wholly inside `span` end, relative to its start; the span's end closes the last.
+
+    >>> sentence_ends([(0, 5), (6, 11), (12, 20)], (6, 20))
+    (5, 14)
+    >>> sentence_ends([(0, 9)], (0, 4))  # half of a unit (a sentence cut by characters)
+    (4,)
+    """
+    ends: list[int] = []
+    for a, b in units[bisect.bisect_left(units, (span[0], -1)) :]:
+        if b > span[1]:
+            break
+        ends.append(b - span[0])
+    if not ends or ends[-1] != span[1] - span[0]:
+        ends.append(span[1] - span[0])
+    return tuple(ends)
+
+
+def chunk_sentences(chunk: Chunk) -> list[Span]:
+    """Spans of the chunk's sentences in `chunk.text`: from the ends stored at indexing, or split now
+    (chunks indexed before those were stored).
+
+    >>> c = Chunk("d", 0, 0, 17, "One. Two.\\n Three.", "", "", sentences=(4, 17))
+    >>> [c.text[a:b] for a, b in chunk_sentences(c)]
+    ['One.', 'Two.\\n Three.']
+    """
+    if not chunk.sentences:
+        return sentence_spans(chunk.text)
+    spans: list[Span] = []
+    start = 0
+    for end in chunk.sentences:
+        _add_trimmed(chunk.text, start, end, spans)
+        start = end
+    return spans
 
 
 def _pack(text: str, units: list[Span], budget: int, overlap: int, count: CountTokens, fits: Fits | None) -> list[Span]:
@@ -152,6 +194,7 @@ def chunk_article(article: Article, budget: int, overlap: int, count: CountToken
     """The article's chunks in order; `fits` sees the text exactly as it will be embedded (with the title)."""
     title = article.title
     check = None if fits is None else (lambda body: fits(f"{title}\n{body}" if title else body))
+    units = units_of(article.text, budget, count)
     return [
         Chunk(
             doc_id=article.doc_id,
@@ -161,6 +204,7 @@ def chunk_article(article: Article, budget: int, overlap: int, count: CountToken
             text=article.text[a:b],
             title=article.title,
             source=article.source,
+            sentences=sentence_ends(units, (a, b)),
         )
-        for n, (a, b) in enumerate(chunk_spans(article.text, budget, overlap, count, check))
+        for n, (a, b) in enumerate(_pack(article.text, units, budget, overlap, count, check))
     ]

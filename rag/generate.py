@@ -16,7 +16,7 @@ from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
-from .chunk import CountTokens, sentence_spans
+from .chunk import CountTokens, chunk_sentences, sentence_spans
 from .embed import Embedder
 from .errors import RagError
 from .schema import Citation, Hit, Turn
@@ -108,7 +108,7 @@ def verify(raw: str, hits: Sequence[Hit], embedder: Embedder) -> Verified:
     unsupported = []
     checks = [(sentence, [order[int(n) - 1] for n in _MARKER.findall(sentence)]) for sentence in claims]
     passage_sentences = {
-        n: [hits[n - 1].chunk.text[a:b] for a, b in sentence_spans(hits[n - 1].chunk.text)] for n in set(order)
+        n: [hits[n - 1].chunk.text[a:b] for a, b in chunk_sentences(hits[n - 1].chunk)] for n in set(order)
     }
     to_embed = [s for s, cited in checks if cited]
     vectors = embedder.embed_texts([_MARKER.sub("", s) for s in to_embed]) if to_embed else None

@@ -143,11 +143,9 @@ class RAG:
     def search(self, question: str, history: Sequence[Turn] = ()) -> tuple[Hit, ...]:
         """Retrieval only: the top `settings.top_k` passages for the question, best first."""
         question, _ = self.check_question(question)
-        return self._retrieve(search_queries(question, history))
-
-    def _retrieve(self, queries: Sequence[str]) -> tuple[Hit, ...]:
-        embedder = self.embedder if self.settings.retrieval != "bm25" else None
-        return retrieve(self.data(), embedder, queries, self.settings)
+        queries = search_queries(question, history)
+        vectors = self.embedder.embed_texts(queries) if self.settings.retrieval != "bm25" else None
+        return retrieve(self.data(), vectors, queries, self.settings)
 
     def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
         """Yields the answer text in pieces as each is ready, then the complete `Answer`."""
@@ -158,9 +156,10 @@ class RAG:
             queries, note = self._rewrite(question, history, queries)
             notice = " ".join(x for x in (notice, note) if x)
         query = queries[1] if len(queries) > 1 else question
-        hits = self._retrieve(queries)
+        vectors = self.embedder.embed_texts(queries)  # once: for retrieval, then to score answer sentences
+        hits = retrieve(self.data(), vectors, queries, self.settings)
         text, citations, refused, confidence = (
-            extract_answer(question, queries[:2], hits, self.embedder, self.settings)
+            extract_answer(question, queries[:2], vectors[:2], hits, self.embedder, self.settings)
             if hits
             else (REFUSAL, (), True, 0.0)
         )

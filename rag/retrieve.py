@@ -11,7 +11,6 @@ from typing import Sequence
 
 import numpy as np
 
-from .embed import Embedder
 from .errors import RagError
 from .index.store import IndexData
 from .schema import Hit, Turn
@@ -64,18 +63,17 @@ def search_queries(question: str, history: Sequence[Turn]) -> list[str]:
 
 
 def retrieve(
-    data: IndexData, embedder: Embedder | None, queries: Sequence[str], settings: Settings
+    data: IndexData, vectors: np.ndarray | None, queries: Sequence[str], settings: Settings
 ) -> tuple[Hit, ...]:
-    """Top `settings.top_k` hits for the queries, by `settings.retrieval` mode."""
+    """Top `settings.top_k` hits for the queries (and their embeddings, row per query), by `settings.retrieval` mode."""
     n = settings.candidates
     dense_lists: list[list[int]] = []
     bm25_lists: list[list[int]] = []
     dense_best: dict[int, tuple[int, float]] = {}
     bm25_best: dict[int, tuple[int, float]] = {}
     if settings.retrieval in ("hybrid", "dense"):
-        if embedder is None:
+        if vectors is None:
             raise RagError(f"retrieval={settings.retrieval!r} needs an embedding model; use retrieval='bm25' without one")
-        vectors = embedder.embed_texts(list(queries))
         for vector in vectors:
             scores, ids = data.dense.search(vector, n)
             dense_lists.append(_note(ids, scores, dense_best))

@@ -54,6 +54,7 @@ class Chunk(_Record):
     text: str
     title: str
     source: str
+    sentences: tuple[int, ...] = ()  # where each sentence ends in `text` (set at indexing; empty: unknown)
 
     def embed_text(self) -> str:
         """What the embedder and BM25 see: the headline gives every passage its topic."""

@@ -28,6 +28,18 @@ def test_crux_question_cites_the_2024_article(bundled_index):
     assert "lack of trust between Washington and Pyongyang" in answer.text.split("[1]")[0]
 
 
+def test_answers_use_the_sentences_stored_at_indexing(bundled_index, monkeypatch):
+    """Splitting sentences (pysbd) took a third of `ask`; the index now stores them with each chunk."""
+    import rag.chunk
+
+    def no_splitting():
+        raise AssertionError("ask split sentences again")
+
+    monkeypatch.setattr(rag.chunk, "_segmenter", no_splitting)
+    answer = bundled_index.ask("what did China say was the crux?")
+    assert "lack of trust between Washington and Pyongyang" in answer.text.split("[1]")[0]
+
+
 def test_citations_are_numbered_in_order_of_use(bundled_index):
     answer = bundled_index.ask("What did North Korea's legislature vote to scrap?")
     import re

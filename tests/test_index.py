@@ -129,6 +129,24 @@ def test_plan_update_rules():
     assert plan.updated == ("a",) and plan.drop == {"a"}
 
 
+def test_an_index_written_before_sentences_were_stored_still_answers(tmp_path, embedder, corpus_copy):
+    settings = Settings(index_dir=tmp_path / "index")
+    RAG(settings, embedder=embedder).index([corpus_copy])
+    question = "what did China say was the crux?"
+    now = RAG(settings, embedder=embedder).ask(question)
+    gen = live_generation(settings.index_dir)
+    rows = [json.loads(line) for line in (gen / "chunks.jsonl").read_text().splitlines()]
+    assert all(row.pop("sentences") for row in rows)
+    (gen / "chunks.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["file_sizes"] = [[n, (gen / n).stat().st_size] for n, _ in manifest["file_sizes"]]
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    old = RAG(settings, embedder=embedder)
+    assert all(c.sentences == () for c in old.data().chunks)  # split when answering instead
+    then = old.ask(question)
+    assert (then.text, then.citations) == (now.text, now.citations) and not now.refused
+
+
 def test_manifest_and_files_are_plain(fresh_rag, corpus_copy):
     fresh_rag.index([corpus_copy])
     gen = live_generation(fresh_rag.settings.index_dir)

@@ -109,10 +109,7 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
     try:
         articles = tuple(Article(**row) for row in _read_jsonl(gen / "articles.jsonl"))
         by_id = {a.doc_id: a for a in articles}
-        chunks = tuple(
-            Chunk(title=by_id[row["doc_id"]].title, source=by_id[row["doc_id"]].source, **row)
-            for row in _read_jsonl(gen / "chunks.jsonl")
-        )
+        chunks = tuple(_chunk(row, by_id[row["doc_id"]]) for row in _read_jsonl(gen / "chunks.jsonl"))
     except (ValueError, TypeError, KeyError) as e:
         raise IndexCorrupt(f"{gen} has malformed article or chunk records ({e}); {rebuild_hint(folder)}") from e
     dense = load_dense(gen)
@@ -124,6 +121,11 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
     if dense.dimension != manifest.dimension:
         raise IndexCorrupt(f"{gen}: vectors have dimension {dense.dimension}, manifest says {manifest.dimension}")
     return IndexData(manifest, articles, chunks, dense, BM25Index.load(gen, len(chunks)))
+
+
+def _chunk(row: dict[str, Any], article: Article) -> Chunk:
+    sentences = tuple(row.pop("sentences", ()))  # absent in indexes written before they were stored
+    return Chunk(title=article.title, source=article.source, sentences=sentences, **row)
 
 
 def load_dense(gen: Path) -> DenseIndex:
@@ -156,7 +158,7 @@ def write_index(folder: Path, data: IndexData) -> None:
         _write_jsonl(
             tmp / "chunks.jsonl",
             ({"doc_id": c.doc_id, "position": c.position, "start": c.start, "end": c.end, "text": c.text}
-             for c in data.chunks),
+             | ({"sentences": list(c.sentences)} if c.sentences else {}) for c in data.chunks),
         )
         data.dense.save(tmp)
         data.sparse.save(tmp)
