@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 from rag import RAG, Settings, Turn
 from rag.embed import choose_backend
+from rag.embed.onnx_backend import INT8_RECIPE
 
 from . import metrics as m
 from .datasets import Dataset, Question
@@ -61,6 +62,8 @@ def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple
         assert dataset.corpus_dir is not None
         source, digest = dataset.corpus_dir, "dir"
     backend = choose_backend(settings.embed_backend, settings.model)
+    if backend == "onnx-int8":
+        backend += f"-v{INT8_RECIPE}"  # vectors of an older quantisation recipe are not reused
     key = f"{settings.model}|{settings.chunk_tokens}|{settings.chunk_overlap}" + ("" if backend == "torch" else f"|{backend}")
     tag = hashlib.sha1(key.encode()).hexdigest()[:6]
     rag = RAG(settings.replace(index_dir=config.cache_dir / f"index-{dataset.name}-{digest}-{tag}"))

@@ -38,8 +38,20 @@ def test_onnx_fp32_matches_torch(chunk_texts, torch_embedder, model_cache):
 def test_onnx_int8_stays_within_099_cosine_of_torch(chunk_texts, torch_embedder, model_cache):
     int8 = load_embedder(Settings().model, "onnx-int8", str(model_cache))
     cos = _cosines(int8.embed_texts(chunk_texts), torch_embedder.embed_texts(chunk_texts))
-    assert cos.mean() >= 0.99 and cos.min() >= 0.98
+    # 0.9923 / 0.9905 when every weight MatMul was int8; the fp32 feed-forward outputs of layers 0-2 lift it.
+    assert cos.mean() >= 0.993 and cos.min() >= 0.99
     assert np.allclose(np.linalg.norm(int8.embed_texts(chunk_texts[:3]), axis=1), 1.0, atol=1e-5)
+
+
+def test_int8_keeps_the_sensitive_projections_fp32(model_cache):
+    import onnx
+
+    folder = Path(resolve_model_path(Settings().model))
+    graph = onnx.load(str(exported_model(folder, model_cache, quantized=True))).graph
+    weights = {w.name for w in graph.initializer}
+    float_weight_matmuls = sorted(n.name for n in graph.node if n.op_type == "MatMul" and set(n.input) & weights)
+    assert float_weight_matmuls == [f"/model/encoder/layer.{i}/output/dense/MatMul" for i in range(3)]
+    assert sum(n.op_type == "MatMulInteger" for n in graph.node) == 6 * 6 - 3
 
 
 def test_default_backend_is_int8_on_a_cpu_and_torch_for_hub_names():

@@ -3,8 +3,9 @@
 The first use exports the model's transformer from its local weights with torch (a few seconds, no
 download) into the cache folder; later processes load the .onnx file with onnxruntime and the
 `tokenizers` library only, so torch is never imported at query time. `onnx-int8` quantises the weight
-matrices per output channel (dynamic activation scales): on the bundled MiniLM its vectors keep a mean
-cosine of 0.99+ with the torch ones (the benchmark checks this, and SciFact nDCG@10).
+matrices per output channel (dynamic activation scales), all but the three most sensitive ones: on the
+bundled MiniLM its vectors keep a mean cosine of 0.996 with the torch ones (the benchmark checks this, and
+SciFact nDCG@10).
 Pooling (mean or CLS) and normalisation follow the model's own sentence-transformers config.
 """
 
@@ -14,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import uuid
 import warnings
 from pathlib import Path
@@ -27,6 +29,8 @@ from . import offline_hub, resolve_model_path
 
 log = logging.getLogger(__name__)
 OPSET = 17
+INT8_RECIPE = 2  # in the cached file's name: a changed recipe is quantised afresh, never mixed up
+_FFN_OUT = re.compile(r"layer\.(\d+)/output/dense/MatMul$")
 
 
 class OnnxEmbedder:
@@ -131,7 +135,7 @@ def exported_model(folder: Path, cache_dir: Path, quantized: bool) -> Path:
     """The cached .onnx file for this model, exported (and quantised) first if missing."""
     target_dir = Path(cache_dir).expanduser() / "onnx" / f"{folder.name}-{model_fingerprint(folder)}"
     fp32 = target_dir / "model.onnx"
-    int8 = target_dir / "model-int8.onnx"
+    int8 = target_dir / f"model-int8-v{INT8_RECIPE}.onnx"
     if not fp32.exists():
         log.info("exporting %s to ONNX at %s (once)", folder, fp32)
         _atomic(fp32, lambda tmp: export(folder, tmp))
@@ -192,14 +196,38 @@ def export(folder: Path, target: Path) -> None:
 
 def quantize(source: Path, target: Path) -> None:
     """int8 weights, one scale per output channel, for the MatMuls (per-tensor scales lose too much:
-    mean cosine 0.93 against 0.99 per channel on MiniLM)."""
+    mean cosine 0.93 against 0.99 per channel on MiniLM), except the feed-forward output projections of the
+    first half of the layers, which stay fp32 (see `kept_fp32`)."""
     try:
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as e:  # pragma: no cover
         raise MissingDependency("int8 quantisation needs onnxruntime and onnx: pip install -r requirements.txt") from e
+    names = [n.name for n in onnx.load(str(source), load_external_data=False).graph.node if n.op_type == "MatMul"]
     quantize_dynamic(
-        str(source), str(target), op_types_to_quantize=["MatMul"], per_channel=True, weight_type=QuantType.QInt8
+        str(source),
+        str(target),
+        op_types_to_quantize=["MatMul"],
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+        nodes_to_exclude=kept_fp32(names),
     )
+
+
+def kept_fp32(matmuls: Sequence[str]) -> list[str]:
+    """The feed-forward output projections (intermediate → hidden) of the first half of the encoder layers.
+
+    Their inputs (after GELU) have the widest range, so 8-bit activation scales lose most there: keeping
+    layers 0–2 of MiniLM in fp32 raises the mean cosine to the fp32 vectors from 0.9933 to 0.9962 (min 0.9850
+    → 0.9912) on 400 news passages for 6% of the int8 speed; layers 3–5 add almost nothing. Names from a
+    BERT-style export; for other architectures nothing matches and every MatMul is quantised.
+
+    >>> kept_fp32(["/encoder/layer.0/output/dense/MatMul", "/encoder/layer.0/attention/output/dense/MatMul",
+    ...            "/encoder/layer.1/output/dense/MatMul"])
+    ['/encoder/layer.0/output/dense/MatMul']
+    """
+    found = {int(m.group(1)): name for name in matmuls if (m := _FFN_OUT.search(name))}
+    return [found[i] for i in sorted(found)[: len(found) // 2]]
 
 
 def _runtime():  # type: ignore[no-untyped-def]
