@@ -102,3 +102,23 @@ def test_missing_datasets_are_skipped_with_a_message(tmp_path, capsys):
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert "not found" in report["datasets"]["scifact"]["skipped"]
     assert "skipping scifact" in capsys.readouterr().err
+
+
+def test_speed_benchmark_runs_small(tmp_path, model_cache):
+    """`python -m eval.bench` at toy size (bundled articles, 3,000 synthetic chunks): every figure is there and
+    sane. Its timings are not checked here; they belong to the full run."""
+    from eval.bench import main as bench
+
+    out = tmp_path / "bench"
+    args = ["--part", "ingest", "--part", "scale", "--sizes", "3000", "--ingest-chunks", "8", "--repeats", "1"]
+    assert bench(args + ["--out", str(out), "--datasets-dir", str(tmp_path / "absent")]) == 0
+    report = json.loads((out / "bench.json").read_text())
+    assert report["sample"].endswith("the bundled articles")
+    ingest = report["parts"]["ingest"]
+    assert ingest["onnx"]["cosine_to_torch_min"] >= 0.9999 and ingest["onnx-int8"]["cosine_to_torch_mean"] >= 0.99
+    assert ingest["end_to_end"]["chunks"] == 10 and ingest["end_to_end"]["rebuild_chunks_embedded"] == 0
+    scale = report["parts"]["scale"]["3,000 chunks"]
+    assert scale["index_type"] == "flat" and scale["ivf_recall@10_vs_exact"] >= 0.95
+    assert scale["retrieval"]["n"] == scale["ask"]["n"] == 1 and scale["ask"]["p50_ms"] > scale["embed_query"]["p50_ms"] > 0
+    assert 1_000 < scale["disk_bytes_per_chunk"] < 20_000 and scale["ram_bytes_per_chunk"] > 0
+    assert "| 3,000 chunks ask p50_ms |" in (out / "bench.md").read_text()
