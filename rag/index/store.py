@@ -124,7 +124,7 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
 
 
 def _chunk(row: dict[str, Any], article: Article) -> Chunk:
-    sentences = tuple(row.pop("sentences", ()))  # absent in indexes written before they were stored
+    sentences = tuple(int(end) for end in row.pop("sentences", ()))  # absent in indexes written before
     return Chunk(title=article.title, source=article.source, sentences=sentences, **row)
 
 
