@@ -59,7 +59,7 @@ class Settings:
     candidates: int = 50
     retrieval: Retrieval = "hybrid"
     # Dense search is exact (FAISS flat) below this many chunks and an inverted file (IVF, 4·√n lists, 128
-    # probed) from it on. A flat scan reads every vector per question: 21 ms at 100k chunks and 198 ms at
+    # probed) from it on. A flat scan reads every vector per question: 15.5 ms at 100k chunks and 157 ms at
     # 1M on 2 cores (`python -m eval.bench` measures both, with IVF's recall@10 against exact).
     exact_search_below: int = 50_000
     # Where chunk vectors live: "faiss" (a file in the index folder) or "milvus" (a collection; see below).
