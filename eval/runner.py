@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from rag import RAG, Settings, Turn
-from rag.embed import choose_backend
+from rag.embed import choose_backend, pools_spans
 from rag.embed.onnx_backend import INT8_RECIPE
 
 from . import metrics as m
@@ -71,6 +71,8 @@ def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple
     report = rag.index([source])
     if report.problems and not (report.added or report.unchanged or report.updated):
         raise RuntimeError(f"{dataset.name}: nothing indexed ({report.problems[0].reason})")
+    if rag.data().sentences is None and pools_spans(rag.embedder):  # cached before sentence vectors were stored
+        rag.index([source], rebuild=True)
     return rag, time.perf_counter() - started
 
 

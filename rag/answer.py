@@ -1,9 +1,13 @@
 """Stage 7, answer: an extractive answer (no LLM) with numbered citations, or a plain refusal.
 
-The sentences of the retrieved passages that share the most (stemmed) content words with the question
-(`answer_candidates` of them) are scored against it: cosine similarity of MiniLM embeddings plus a bonus
-for the shared words. The best sentences form the answer, each followed by the [n] of the passage it came
-from; passages are numbered in order of first use. When even the best sentence is semantically far from
+Every sentence of the retrieved passages is scored against the question: cosine similarity of its MiniLM
+vector plus a bonus for the (stemmed) content words it shares with the question. The vectors were pooled
+from each passage's token vectors at indexing (`index/sentences.py`), so they carry the passage's context;
+the `answer_rescore` best are also embedded on their own, and their cosine is the mean of the two (the
+passage context alone scores the sentences of one on-topic passage too alike). For an index without stored
+vectors (older, or built by an embedder that cannot pool sentences), only the `answer_candidates` sentences
+sharing the most words are embedded, on their own. The best sentences form the answer, each
+followed by the [n] of the passage it came from; passages are numbered in order of first use. When even the best sentence is semantically far from
 the question the articles do not hold the answer, and the answer says so instead of citing something
 unrelated.
 """
@@ -18,6 +22,7 @@ import numpy as np
 
 from .chunk import chunk_sentences
 from .embed import Embedder, embed_all
+from .index.sentences import SentenceVectors
 from .index.sparse import content_terms
 from .schema import Citation, Hit
 from .settings import Settings
@@ -37,6 +42,7 @@ class Sentence:
     start: int  # span in the cleaned article
     end: int
     text: str
+    position: int = 0  # its number among its passage's sentences
 
 
 def candidate_sentences(hits: Sequence[Hit]) -> list[Sentence]:
@@ -45,13 +51,29 @@ def candidate_sentences(hits: Sequence[Hit]) -> list[Sentence]:
     out = []
     for i, hit in enumerate(hits):
         chunk = hit.chunk
-        for a, b in chunk_sentences(chunk):
+        for position, (a, b) in enumerate(chunk_sentences(chunk)):
             key = (chunk.doc_id, chunk.start + a, chunk.start + b)
             if key in seen:
                 continue
             seen.add(key)
-            out.append(Sentence(i, key[1], key[2], chunk.text[a:b]))
+            out.append(Sentence(i, key[1], key[2], chunk.text[a:b], position))
     return out
+
+
+def stored_vectors(sentences: Sequence[Sentence], hits: Sequence[Hit], stored: SentenceVectors | None) -> np.ndarray | None:
+    """The sentences' vectors as the index holds them; None when any hit's passage has none (or a count
+    that does not match its sentences)."""
+    if stored is None:
+        return None
+    per_hit = []
+    for hit in hits:
+        if not 0 <= hit.row < stored.chunks:
+            return None
+        vectors = stored.of(hit.row)
+        if len(vectors) != len(chunk_sentences(hit.chunk)):
+            return None
+        per_hit.append(vectors)
+    return np.array([per_hit[s.hit_index][s.position] for s in sentences], dtype=np.float32)
 
 
 def lexical_overlap(question_terms: set[str], sentence_terms: set[str]) -> float:
@@ -72,6 +94,16 @@ def shortlist(overlaps: Sequence[float], passages: Sequence[int], limit: int) ->
     """
     order = sorted(range(len(overlaps)), key=lambda i: (-overlaps[i], passages[i], i))
     return sorted(order[:limit])
+
+
+def top_scores(cosines: np.ndarray, overlaps: Sequence[float], limit: int) -> list[int]:
+    """Indices of the `limit` best-scoring sentences (cosine + word bonus; ties: earlier first).
+
+    >>> top_scores(np.array([0.2, 0.5, 0.4]), [0.0, 0.0, 1.0], limit=2)
+    [2, 1]
+    """
+    scores = cosines + LEXICAL_WEIGHT * np.asarray(overlaps, dtype=np.float64)
+    return [int(i) for i in np.argsort(-scores, kind="stable")[:limit]]
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -119,22 +151,34 @@ def extract_answer(
     hits: Sequence[Hit],
     embedder: Embedder,
     settings: Settings,
+    stored: SentenceVectors | None = None,
 ) -> tuple[str, tuple[Citation, ...], bool, float]:
     """(answer text with [n] markers, citations, refused, confidence). `query_vectors`: the scoring
-    queries' embeddings, as retrieval computed them."""
+    queries' embeddings, as retrieval computed them; `stored`: the index's sentence vectors."""
     sentences = candidate_sentences(hits)
     if not sentences:
         return REFUSAL, (), True, 0.0
     query_terms = {t for terms in content_terms(list(scoring_queries)) for t in terms}
     terms = [set(t) for t in content_terms([s.text for s in sentences])]
     overlaps = [lexical_overlap(query_terms, t) for t in terms]
-    keep = shortlist(overlaps, [s.hit_index for s in sentences], settings.answer_candidates)
-    sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]
     # Follow-ups are scored against the bare question and its conversational form alike.
-    sentence_vectors = embed_all(embedder, [s.text for s in sentences], SENTENCE_BATCH, bar=False)
-    cosines = (sentence_vectors @ query_vectors.T).mean(axis=1)
+    in_context = stored_vectors(sentences, hits, stored)
+    if in_context is None:
+        keep = shortlist(overlaps, [s.hit_index for s in sentences], settings.answer_candidates)
+        sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]
+        cosines = (embed_all(embedder, [s.text for s in sentences], SENTENCE_BATCH, bar=False) @ query_vectors.T).mean(axis=1)
+        confidence = float(np.max(cosines))
+    else:
+        cosines = (in_context @ query_vectors.T).mean(axis=1)
+        confidence = float(np.max(cosines))
+        best = top_scores(cosines, overlaps, settings.answer_rescore)
+        if best:
+            alone = (embed_all(embedder, [sentences[i].text for i in best], SENTENCE_BATCH, bar=False) @ query_vectors.T).mean(axis=1)
+            cosines[best] = (cosines[best] + alone) / 2
+            # `refuse_below` is a cosine of sentences embedded alone (in context, a passage's other
+            # sentences pull a named person's one toward the passage's topic).
+            confidence = float(np.max(alone))
     scores = [float(c) + LEXICAL_WEIGHT * o for c, o in zip(cosines, overlaps)]
-    confidence = float(np.max(cosines))
     if confidence < settings.refuse_below:
         return REFUSAL, (), True, confidence
     chosen = select_sentences(scores, terms, settings.answer_sentences, settings.answer_keep_ratio)

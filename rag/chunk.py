@@ -173,6 +173,16 @@ def chunk_sentences(chunk: Chunk) -> list[Span]:
     return spans
 
 
+def embed_spans(chunk: Chunk) -> list[Span]:
+    """The chunk's sentences as spans of `chunk.embed_text()` (what the embedder reads: headline first).
+
+    >>> embed_spans(Chunk("d", 0, 0, 9, "One. Two.", "Head", "", sentences=(4, 9)))
+    [(5, 9), (10, 14)]
+    """
+    shift = chunk.text_offset
+    return [(a + shift, b + shift) for a, b in chunk_sentences(chunk)]
+
+
 def _pack(text: str, units: list[Span], budget: int, overlap: int, count: CountTokens, fits: Fits | None) -> list[Span]:
     lengths = [count(text[a:b]) for a, b in units]
     spans: list[Span] = []

@@ -17,13 +17,14 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .answer import REFUSAL, extract_answer
-from .chunk import chunk_article, token_counter
+from .chunk import chunk_article, embed_spans, token_counter
 from .clean import clean_document
-from .embed import Embedder, embed_all, load_embedder
+from .embed import Embedder, embed_all_with_spans, load_embedder, pools_spans
 from .errors import BadDocument, BadQuestion, DocumentNotFound, IndexCorrupt, IndexMismatch, IndexNotFound, RagError
 from .generate import Generator, LLMUnavailable, OpenAICompatible, build_messages, rewrite_messages, verify
 from .index.dense import FaissIndex
 from .index.milvus import MilvusIndex
+from .index.sentences import SentenceVectors, quantize
 from .index.sparse import BM25Index
 from .index.store import FORMAT_VERSION, DenseIndex, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
 from .retrieve import retrieve, search_queries
@@ -33,6 +34,17 @@ from .load import load_paths
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+Known = tuple[np.ndarray, "np.ndarray | None"]  # a chunk text's vector and its sentences' int8 codes
+
+
+@dataclass(frozen=True)
+class Embedded:
+    chunks: tuple[Chunk, ...]
+    vectors: np.ndarray  # row per chunk
+    sentence_codes: list[np.ndarray] | None  # int8 codes per chunk; None when the embedder cannot pool sentences
+    embedded: int  # how many chunk texts went through the model (the rest were known)
 
 
 @dataclass(frozen=True)
@@ -157,9 +169,10 @@ class RAG:
             notice = " ".join(x for x in (notice, note) if x)
         query = queries[1] if len(queries) > 1 else question
         vectors = self.embedder.embed_texts(queries)  # once: for retrieval, then to score answer sentences
-        hits = retrieve(self.data(), vectors, queries, self.settings)
+        data = self.data()  # once: the hits' rows and the sentence vectors are of the same generation
+        hits = retrieve(data, vectors, queries, self.settings)
         text, citations, refused, confidence = (
-            extract_answer(question, queries[:2], vectors[:2], hits, self.embedder, self.settings)
+            extract_answer(question, queries[:2], vectors[:2], hits, self.embedder, self.settings, data.sentences)
             if hits
             else (REFUSAL, (), True, 0.0)
         )
@@ -242,12 +255,12 @@ class RAG:
             if not plan.add:  # nothing new: never publish (an empty first index would hide the default corpus)
                 return report
             # Vectors already in the live index are reused by chunk text (a rebuild or an edited article
-            # re-embeds only the chunks whose text changed).
+            # re-embeds only the chunks whose text changed, or that have no sentence vectors yet).
             stored = live.dense.vectors() if live else None  # read once: a Milvus read is a full query
-            known = _vectors_by_text(live.chunks, stored) if live and stored is not None else {}
-            new_chunks, new_vectors, embedded = self._chunk_and_embed(plan.add, known, progress)
-            self._publish(existing, stored if existing else None, plan.drop, plan.add, new_chunks, new_vectors, progress)
-        return dataclasses.replace(report, chunks_embedded=embedded)
+            known = _vectors_by_text(live, stored) if live and stored is not None else {}
+            new = self._chunk_and_embed(plan.add, known, progress)
+            self._publish(existing, stored if existing else None, plan.drop, plan.add, new, progress)
+        return dataclasses.replace(report, chunks_embedded=new.embedded)
 
     def _readable(self, for_rebuild: bool) -> IndexData | None:
         """The live index; None when there is none, or when a rebuild replaces one it cannot use."""
@@ -270,24 +283,32 @@ class RAG:
                     f"no article {', '.join(map(repr, missing))} in {self.settings.index_dir}; "
                     "list ids with `python -m rag stats`"
                 )
-            empty = np.zeros((0, data.manifest.dimension), np.float32)
-            self._publish(data, data.dense.vectors(), frozenset(doc_ids), (), [], empty, None)
+            empty = Embedded((), np.zeros((0, data.manifest.dimension), np.float32), [], 0)
+            self._publish(data, data.dense.vectors(), frozenset(doc_ids), (), empty, None)
         return IndexReport(removed=tuple(doc_ids))
 
-    def _chunk_and_embed(
-        self, articles: Sequence[Article], known: dict[str, np.ndarray], progress: Progress | None
-    ) -> tuple[list[Chunk], np.ndarray, int]:
-        """Chunks of the articles, their vectors, and how many had to be embedded (the rest were `known`)."""
+    def _chunk_and_embed(self, articles: Sequence[Article], known: dict[str, Known], progress: Progress | None) -> Embedded:
+        """Chunks of the articles with their vectors and sentence vectors; only chunks whose text is not
+        `known` (with sentence vectors, when the embedder can pool them) are embedded."""
         s = self.settings
         count = token_counter(s.encoding)
         fits = getattr(self.embedder, "fits", None)
         chunks = [c for a in articles for c in chunk_article(a, s.chunk_tokens, s.chunk_overlap, count, fits)]
         texts = [c.embed_text() for c in chunks]
-        missing = sorted({t for t in texts if t not in known})
+        pooling = pools_spans(self.embedder)
+        spans = {t: embed_spans(c) for t, c in zip(texts, chunks)}
+        missing = sorted({t for t in texts if t not in known or (pooling and known[t][1] is None)})
         report = (lambda done, total: progress("embedding", done, total)) if progress else None
-        fresh = dict(zip(missing, embed_all(self.embedder, missing, s.batch_size, report)))
-        vectors = np.array([known[t] if t in known else fresh[t] for t in texts], dtype=np.float32)
-        return chunks, vectors.reshape(len(texts), self.embedder.dimension), len(missing)
+        vectors, parts = embed_all_with_spans(self.embedder, missing, [spans[t] for t in missing], s.batch_size, report)
+        fresh = {t: (v, quantize(p) if parts is not None else None) for t, v, p in zip(missing, vectors, parts or [None] * len(missing))}
+        got = [fresh[t] if t in fresh else known[t] for t in texts]
+        sentence_codes = [codes for _, codes in got]
+        return Embedded(
+            tuple(chunks),
+            np.array([v for v, _ in got], dtype=np.float32).reshape(len(texts), self.embedder.dimension),
+            sentence_codes if pooling and all(c is not None for c in sentence_codes) else None,  # type: ignore[arg-type]
+            len(missing),
+        )
 
     def _publish(
         self,
@@ -295,17 +316,17 @@ class RAG:
         stored: np.ndarray | None,  # old's vectors, row-aligned with old.chunks
         drop: frozenset[str],
         add: Sequence[Article],
-        new_chunks: Sequence[Chunk],
-        new_vectors: np.ndarray,
+        new: Embedded,
         progress: Progress | None,
     ) -> None:
         if progress:
             progress("saving", 0, 1)
         articles = [a for a in (old.articles if old else ()) if a.doc_id not in drop] + list(add)
         keep_rows = [i for i, c in enumerate(old.chunks) if c.doc_id not in drop] if old else []
-        chunks = [old.chunks[i] for i in keep_rows] + list(new_chunks) if old else list(new_chunks)
+        chunks = [old.chunks[i] for i in keep_rows] + list(new.chunks) if old else list(new.chunks)
         old_vectors = stored[keep_rows] if old and stored is not None else np.zeros((0, self.embedder.dimension), np.float32)
-        vectors = np.vstack([old_vectors, new_vectors]) if len(new_vectors) else old_vectors
+        vectors = np.vstack([old_vectors, new.vectors]) if len(new.vectors) else old_vectors
+        sentences = _carried_sentences(old, keep_rows, new, self.embedder.dimension)
         s = self.settings
         manifest = Manifest(
             format_version=FORMAT_VERSION,
@@ -324,6 +345,7 @@ class RAG:
             tuple(chunks),
             self._build_dense(vectors),
             BM25Index.build([c.embed_text() for c in chunks]),
+            sentences,
         )
         write_index(s.index_dir, data)
         if progress:
@@ -341,9 +363,26 @@ class RAG:
         return {"model": s.model, "encoding": s.encoding, "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap}
 
 
-def _vectors_by_text(chunks: Sequence[Chunk], vectors: np.ndarray) -> dict[str, np.ndarray]:
-    """Stored vector per chunk text (the embedded text is the content key: same text, same vector)."""
-    return {c.embed_text(): vectors[i] for i, c in enumerate(chunks)}
+def _vectors_by_text(data: IndexData, vectors: np.ndarray) -> dict[str, Known]:
+    """Stored vector and sentence codes per chunk text (the embedded text is the content key: same text,
+    same vectors)."""
+    sentences = data.sentences
+    return {
+        c.embed_text(): (vectors[i], sentences.codes_of(i) if sentences is not None else None)  # views: read if reused
+        for i, c in enumerate(data.chunks)
+    }
+
+
+def _carried_sentences(old: IndexData | None, keep_rows: Sequence[int], new: Embedded, dimension: int) -> SentenceVectors | None:
+    """Sentence vectors of the kept old chunks then the new ones; None unless every chunk has them."""
+    if new.sentence_codes is None and new.chunks:
+        return None
+    kept: list[np.ndarray] = []
+    if keep_rows:
+        if old is None or old.sentences is None:
+            return None
+        kept = [old.sentences.codes_of(i) for i in keep_rows]
+    return SentenceVectors.build(kept + list(new.sentence_codes or ()), dimension)
 
 
 def _pieces(text: str) -> Iterator[str]:

@@ -92,6 +92,7 @@ def retrieve(
                 bm25_rank=b[0] if b else None,
                 dense_score=d[1] if d else None,
                 bm25_score=b[1] if b else None,
+                row=row,
             )
         )
     return tuple(hits)

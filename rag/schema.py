@@ -60,6 +60,11 @@ class Chunk(_Record):
         """What the embedder and BM25 see: the headline gives every passage its topic."""
         return f"{self.title}\n{self.text}" if self.title else self.text
 
+    @property
+    def text_offset(self) -> int:
+        """Where `text` starts in `embed_text()`."""
+        return len(self.title) + 1 if self.title else 0
+
 
 @dataclass(frozen=True)
 class Hit(_Record):
@@ -71,6 +76,7 @@ class Hit(_Record):
     bm25_rank: int | None = None
     dense_score: float | None = None
     bm25_score: float | None = None
+    row: int = -1  # the chunk's line in chunks.jsonl (its vector's id); -1 when not from an index
 
 
 @dataclass(frozen=True)

@@ -74,11 +74,15 @@ class Settings:
     # (MiniLM cosine). Set between the bundled set's answerable (lowest 0.42) and unanswerable (highest 0.36)
     # questions; the benchmark reports how it does on RealTimeQA's development and test weeks.
     refuse_below: float = 0.38
-    # Candidate sentences embedded per answer: those sharing the most content words with the question
-    # (ties: the better-ranked passage first). Embedding all ~22 of five passages costs ~190 ms on 2 cores;
+    # For an index without stored sentence vectors (written before they existed): candidate sentences
+    # embedded per answer, those sharing the most content words with the question (ties: the better-ranked
+    # passage first). Embedding all ~22 of five passages costs ~190 ms on 2 cores;
     # 10 of them keep the same answer-contains-gold rate on a 300-question SQuAD sample (0.823). Fewer are
     # faster but lose answers (RealTimeQA dev, int8: 0.286 with 10, 0.279 with 8, 0.271 with 6).
     answer_candidates: int = 10
+    # With the sentence vectors stored at indexing, this many of the best sentences are also embedded on
+    # their own (their cosine: the mean of both). Measured against 0 and 5 (see README, "Answers").
+    answer_rescore: int = 3
     # Sentences in an extractive answer.
     answer_sentences: int = 3
     # Sentences scoring below this fraction of the best one are left out of the answer.
@@ -115,6 +119,8 @@ class Settings:
         for name in ("top_k", "candidates", "answer_candidates", "rrf_k", "answer_sentences", "batch_size", "chunk_tokens"):
             if getattr(self, name) < 1:
                 raise RagError(f"{name}={getattr(self, name)} must be at least 1")
+        if self.answer_rescore < 0:
+            raise RagError(f"answer_rescore={self.answer_rescore} must be at least 0")
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some fields changed; `None` values are ignored (handy for unset CLI flags)."""

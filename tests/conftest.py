@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 from rag import RAG, Settings
 from rag.embed import load_embedder
+from rag.index.sentences import SentenceVectors
+from rag.index.store import live_generation
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = ROOT / "data" / "articles"
@@ -55,3 +58,18 @@ def corpus_copy(tmp_path) -> Path:
 @pytest.fixture
 def fresh_rag(tmp_path, embedder) -> RAG:
     return RAG(Settings(index_dir=tmp_path / "index"), embedder=embedder)
+
+
+def as_written_before_sentence_vectors(index_dir: Path, drop_sentence_ends: bool = False) -> None:
+    """Rewrite the live generation as older versions wrote it: no sentence vectors (and, with
+    `drop_sentence_ends`, no sentence ends in chunks.jsonl either)."""
+    gen = live_generation(index_dir)
+    for name in SentenceVectors.FILES:
+        (gen / name).unlink()
+    if drop_sentence_ends:
+        rows = [json.loads(line) for line in (gen / "chunks.jsonl").read_text().splitlines()]
+        assert all(row.pop("sentences") for row in rows)
+        (gen / "chunks.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["file_sizes"] = [[n, (gen / n).stat().st_size] for n, _ in manifest["file_sizes"] if (gen / n).exists()]
+    (gen / "manifest.json").write_text(json.dumps(manifest))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from rag import RAG, Turn
+from rag import RAG, Settings, Turn
 from rag.answer import REFUSAL, candidate_sentences, select_sentences
 from rag.errors import BadQuestion
 from rag.retrieve import rrf_fuse, search_queries
 
-from .conftest import CRUX_ARTICLE
+from .conftest import ARTICLES, CRUX_ARTICLE, as_written_before_sentence_vectors
 
 
 def test_crux_question_cites_the_2024_article(bundled_index):
@@ -108,12 +108,27 @@ class CountingEmbedder:
         return self.inner.embed_texts(texts)
 
 
-@pytest.mark.parametrize("limit", [4, 10])
-def test_only_the_shortlisted_sentences_are_embedded(bundled_index, limit):
+@pytest.mark.parametrize("rescore", [0, 3])
+def test_stored_sentence_vectors_leave_only_the_best_to_embed(bundled_index, rescore):
+    """The index holds every sentence's vector: answering embeds just the `answer_rescore` best alone."""
     question = "what did China say was the crux?"
     counting = CountingEmbedder(bundled_index.embedder)
-    rag = RAG(bundled_index.settings.replace(answer_candidates=limit), embedder=counting)
+    rag = RAG(bundled_index.settings.replace(answer_rescore=rescore), embedder=counting)
     answer = rag.ask(question)
+    assert len(candidate_sentences(answer.hits)) > 10
+    embedded = [t for t in counting.texts if t != question]
+    assert len(embedded) == rescore
+    assert not answer.refused and "lack of trust between Washington and Pyongyang" in answer.text
+
+
+@pytest.mark.parametrize("limit", [4, 10])
+def test_without_stored_sentence_vectors_only_the_shortlist_is_embedded(tmp_path, embedder, limit):
+    settings = Settings(index_dir=tmp_path / "index")
+    RAG(settings, embedder=embedder).index([ARTICLES])
+    as_written_before_sentence_vectors(settings.index_dir)
+    question = "what did China say was the crux?"
+    counting = CountingEmbedder(embedder)
+    answer = RAG(settings.replace(answer_candidates=limit), embedder=counting).ask(question)
     assert len(candidate_sentences(answer.hits)) > 2 * limit
     embedded = [t for t in counting.texts if t != question]
     assert len(embedded) == limit

@@ -10,12 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import Settings
-from rag.embed import choose_backend, embed_all, gpu_present, length_batches, load_embedder, resolve_model_path
+from rag import RAG, Settings
+from rag.chunk import embed_spans
+from rag.embed import (
+    choose_backend,
+    embed_all,
+    embed_all_with_spans,
+    gpu_present,
+    length_batches,
+    load_embedder,
+    pools_spans,
+    resolve_model_path,
+)
 from rag.embed.onnx_backend import OnnxEmbedder, exported_model, model_fingerprint, pool
 from rag.errors import ModelUnavailable
 
-from .conftest import ROOT
+from .conftest import ARTICLES, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +43,42 @@ def test_onnx_fp32_matches_torch(chunk_texts, torch_embedder, model_cache):
     assert cos.min() > 0.9999
     assert [onnx.count_tokens(t) for t in chunk_texts] == [torch_embedder.count_tokens(t) for t in chunk_texts]
     assert onnx.max_tokens == torch_embedder.max_tokens == 256
+
+
+def test_sentences_pooled_in_context_agree_across_backends(bundled_index, torch_embedder, model_cache):
+    """Both backends pool the same token spans: the texts' own vectors are unchanged, and the sentence
+    vectors of ONNX fp32 match torch's."""
+    chunks = bundled_index.data().chunks[:6]
+    texts, spans = [c.embed_text() for c in chunks], [embed_spans(c) for c in chunks]
+    onnx = load_embedder(Settings().model, "onnx", str(model_cache))
+    got = {}
+    for name, embedder in (("torch", torch_embedder), ("onnx", onnx)):
+        assert pools_spans(embedder)
+        vectors, parts = embed_all_with_spans(embedder, texts, spans, batch_size=4)
+        assert np.allclose(vectors, embedder.embed_texts(texts), atol=1e-4)
+        assert [len(p) for p in parts] == [len(s) for s in spans]
+        got[name] = np.vstack(parts)
+    assert _cosines(got["onnx"], got["torch"]).min() > 0.9999
+
+
+def test_an_embedder_that_cannot_pool_sentences_still_indexes_and_answers(tmp_path, embedder):
+    """A plain embedder (no `embed_with_spans`, e.g. a CLS-pooled model) gives an index without sentence
+    vectors; answers embed the shortlisted sentences instead."""
+
+    class Plain:
+        name, dimension = embedder.name, embedder.dimension
+
+        def embed_texts(self, texts):  # type: ignore[no-untyped-def]
+            return embedder.embed_texts(texts)
+
+        def fits(self, text):  # type: ignore[no-untyped-def]
+            return embedder.fits(text)
+
+    assert not pools_spans(Plain()) and pools_spans(embedder)
+    rag = RAG(Settings(index_dir=tmp_path / "index"), embedder=Plain())
+    rag.index([ARTICLES])
+    assert rag.data().sentences is None
+    assert "lack of trust between Washington and Pyongyang" in rag.ask("what did China say was the crux?").text
 
 
 def test_onnx_int8_stays_within_099_cosine_of_torch(chunk_texts, torch_embedder, model_cache):

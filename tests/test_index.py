@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from rag import RAG, Settings
+from rag.chunk import chunk_sentences
 from rag.errors import DocumentNotFound, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from rag.index.dense import HNSW_EF_SEARCH, IVF_PROBE, FaissIndex, ivf_lists
 from rag.index.store import live_generation, writer_lock
 from rag.pipeline import plan_update
 from rag.schema import Article
 
-from .conftest import CRUX_ARTICLE
+from .conftest import CRUX_ARTICLE, as_written_before_sentence_vectors
 
 
 def _ids(rag):
@@ -129,22 +130,67 @@ def test_plan_update_rules():
     assert plan.updated == ("a",) and plan.drop == {"a"}
 
 
-def test_an_index_written_before_sentences_were_stored_still_answers(tmp_path, embedder, corpus_copy):
+@pytest.mark.parametrize("drop_sentence_ends", [False, True])
+def test_an_index_written_before_sentence_vectors_still_answers_and_a_rebuild_adds_them(
+    tmp_path, embedder, corpus_copy, drop_sentence_ends
+):
     settings = Settings(index_dir=tmp_path / "index")
     RAG(settings, embedder=embedder).index([corpus_copy])
     question = "what did China say was the crux?"
     now = RAG(settings, embedder=embedder).ask(question)
-    gen = live_generation(settings.index_dir)
-    rows = [json.loads(line) for line in (gen / "chunks.jsonl").read_text().splitlines()]
-    assert all(row.pop("sentences") for row in rows)
-    (gen / "chunks.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
-    manifest = json.loads((gen / "manifest.json").read_text())
-    manifest["file_sizes"] = [[n, (gen / n).stat().st_size] for n, _ in manifest["file_sizes"]]
-    (gen / "manifest.json").write_text(json.dumps(manifest))
+    as_written_before_sentence_vectors(settings.index_dir, drop_sentence_ends)
     old = RAG(settings, embedder=embedder)
-    assert all(c.sentences == () for c in old.data().chunks)  # split when answering instead
-    then = old.ask(question)
-    assert (then.text, then.citations) == (now.text, now.citations) and not now.refused
+    assert old.data().sentences is None
+    assert all(c.sentences == () for c in old.data().chunks) == drop_sentence_ends  # split when answering
+    then = old.ask(question)  # the candidate sentences are embedded instead
+    assert not then.refused and "lack of trust" in then.citations[0].text
+    # Adding to it keeps the old chunks as they are: still no sentence vectors, still answers.
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "note.txt").write_text("Envoy update\n\nThe envoy said talks would resume in the spring, officials confirmed.\n")
+    old.index([extra])
+    assert old.data().sentences is None and "spring" in old.ask("When will talks resume?").text
+    # A rebuild embeds every chunk again (their vectors are known, their sentences' are not) and then
+    # answers exactly as a fresh index does.
+    report = old.index([corpus_copy], rebuild=True)
+    assert report.chunks_embedded == old.stats().chunks and old.data().sentences is not None
+    again = old.ask(question)
+    assert (again.text, again.citations) == (now.text, now.citations)
+
+
+def test_sentence_vectors_are_stored_for_every_sentence_of_every_chunk(bundled_index):
+    """Each stored sentence vector is that sentence read inside its passage: it is closer to the
+    sentence embedded on its own than to any other sentence of the passage embedded on its own (a
+    misaligned span, e.g. one not shifted past the headline, fails this)."""
+    data = bundled_index.data()
+    stored = data.sentences
+    assert stored is not None and stored.chunks == len(data.chunks) and stored.codes.dtype == np.int8
+    own, total = 0, 0
+    for row, chunk in enumerate(data.chunks):
+        vectors = stored.of(row)
+        texts = [chunk.text[a:b] for a, b in chunk_sentences(chunk)]
+        assert len(vectors) == len(texts) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+        alone = bundled_index.embedder.embed_texts(texts)
+        best = np.argmax(vectors @ alone.T, axis=1)
+        own += int(np.sum(best == np.arange(len(texts))))
+        total += len(texts)
+    assert total > 40 and own / total >= 0.8  # 45 of 49 here; without the headline shift, 24
+
+
+def test_updates_and_removals_keep_sentence_vectors_with_their_chunks(fresh_rag, corpus_copy):
+    fresh_rag.index([corpus_copy])
+    before = fresh_rag.data()
+    codes = {c.embed_text(): np.array(before.sentences.codes_of(i)) for i, c in enumerate(before.chunks)}
+    path = corpus_copy / f"{CRUX_ARTICLE}.txt"
+    path.write_text(path.read_text() + "\nThe envoy later said talks would resume in the spring, officials confirmed.\n")
+    fresh_rag.index([corpus_copy])
+    fresh_rag.remove([a.doc_id for a in before.articles if a.doc_id != fresh_rag.data().articles[-1].doc_id])
+    after = fresh_rag.data()
+    assert after.sentences is not None and after.sentences.chunks == len(after.chunks) > 0
+    reused = [i for i, c in enumerate(after.chunks) if c.embed_text() in codes]
+    assert reused and all(np.array_equal(after.sentences.codes_of(i), codes[after.chunks[i].embed_text()]) for i in reused)
+    assert all(len(after.sentences.of(i)) == len(chunk_sentences(c)) for i, c in enumerate(after.chunks))
+    assert "spring" in fresh_rag.ask("When will talks resume according to the envoy?").text
 
 
 def test_manifest_and_files_are_plain(fresh_rag, corpus_copy):
@@ -155,7 +201,9 @@ def test_manifest_and_files_are_plain(fresh_rag, corpus_copy):
     assert (manifest["chunk_tokens"], manifest["chunk_overlap"], manifest["format_version"]) == (200, 40, 1)
     rows = (gen / "chunks.jsonl").read_text().splitlines()
     assert len(rows) == manifest["chunks"] == fresh_rag.data().dense.size
-    assert sorted(p.name for p in gen.iterdir()) == sorted(["articles.jsonl", "bm25", "chunks.jsonl", _dense_file(fresh_rag), "manifest.json"])
+    files = ["articles.jsonl", "bm25", "chunks.jsonl", _dense_file(fresh_rag), "manifest.json", "sentence_rows.npy", "sentences.npy"]
+    assert sorted(p.name for p in gen.iterdir()) == sorted(files)
+    assert {"sentences.npy", "sentence_rows.npy"} <= {name for name, _ in manifest["file_sizes"]}  # size-checked on load
     assert not list((gen / "bm25").glob("*.pkl"))
 
 
@@ -171,7 +219,9 @@ def test_mismatched_settings_give_a_rebuild_hint(fresh_rag, corpus_copy, embedde
     assert RAG(rebuilt, embedder=embedder).index([corpus_copy], rebuild=True).chunks_embedded > 0
 
 
-@pytest.mark.parametrize("damage", ["truncate_chunks", "garble_manifest", "drop_vectors", "bad_pointer"])
+@pytest.mark.parametrize(
+    "damage", ["truncate_chunks", "garble_manifest", "drop_vectors", "bad_pointer", "truncate_sentences", "shuffle_sentence_rows"]
+)
 def test_corrupted_index_gives_clear_error(fresh_rag, corpus_copy, embedder, damage):
     fresh_rag.index([corpus_copy])
     folder = fresh_rag.settings.index_dir
@@ -183,6 +233,12 @@ def test_corrupted_index_gives_clear_error(fresh_rag, corpus_copy, embedder, dam
         (gen / "manifest.json").write_text("{not json")
     elif damage == "drop_vectors":
         (gen / _dense_file(fresh_rag)).unlink()
+    elif damage == "truncate_sentences":
+        with (gen / "sentences.npy").open("r+b") as f:
+            f.truncate((gen / "sentences.npy").stat().st_size - 384)
+    elif damage == "shuffle_sentence_rows":  # same size, so only the contents check can catch it
+        rows = np.load(gen / "sentence_rows.npy")
+        np.save(gen / "sentence_rows.npy", rows[::-1].copy())
     else:
         (folder / "CURRENT").write_text("gen-999999\n")
     with pytest.raises(IndexCorrupt, match="rebuild"):

@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from rag import Settings
-from rag.embed import embed_all, load_embedder
+from rag.chunk import embed_spans
+from rag.embed import embed_all_with_spans, load_embedder
 
 from ..__main__ import DEFAULT_DATASETS_DIR, machine
 from ..datasets import ROOT
@@ -94,14 +95,16 @@ def main(argv: list[str] | None = None) -> int:
             result = bench_gpu(settings, chunks)
         else:
             embedder = load_embedder(settings.model, settings.embed_backend, settings.cache_dir)
-            base = embed_all(embedder, [c.embed_text() for c in chunks], settings.batch_size)
+            base, sentences = embed_all_with_spans(
+                embedder, [c.embed_text() for c in chunks], [embed_spans(c) for c in chunks], settings.batch_size
+            )
             result = {"base_chunks": len(chunks)}
             for n in args.sizes:
                 if part == "ann":
                     result[f"{n:,} chunks"] = bench_ann(settings, n, base, questions)
                 else:
                     with tempfile.TemporaryDirectory(dir=args.out) as keep:
-                        result[f"{n:,} chunks"] = bench_scale(settings, n, chunks, base, questions, Path(keep))
+                        result[f"{n:,} chunks"] = bench_scale(settings, n, chunks, base, sentences, questions, Path(keep))
                 report["parts"][part] = result
                 (args.out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
         result["seconds"] = round(time.perf_counter() - started, 1)

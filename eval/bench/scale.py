@@ -30,10 +30,13 @@ def synthesise(base: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.n
     return out.astype(np.float32), a
 
 
-def bench_scale(settings: Settings, n: int, chunks, base: np.ndarray, questions: list[str], keep: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def bench_scale(settings: Settings, n: int, chunks, base: np.ndarray, sentences, questions: list[str], keep: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Synthetic n-chunk index (vectors mixed from the real ones, texts and sentence vectors of the real
+    chunk each mostly is), written in the real format and probed in a fresh process."""
     import dataclasses
 
     from rag.index.dense import FaissIndex
+    from rag.index.sentences import SentenceVectors, quantize
     from rag.index.sparse import BM25Index
     from rag.index.store import FORMAT_VERSION, IndexData, Manifest, write_index
     from rag.schema import Article
@@ -69,8 +72,12 @@ def bench_scale(settings: Settings, n: int, chunks, base: np.ndarray, questions:
     manifest = Manifest(FORMAT_VERSION, settings.model, embedder.dimension, settings.encoding, settings.chunk_tokens,
                         settings.chunk_overlap, len(articles), len(doc_chunks), "bench")
     folder = keep / f"scale-{n}"
-    write_index(folder, IndexData(manifest, articles, doc_chunks, chosen, sparse))
-    del exact, graph, sparse, doc_chunks, articles, picked, vectors
+    stored = None
+    if sentences is not None:
+        codes = [quantize(v) for v in sentences]
+        stored = SentenceVectors.build([codes[r] for r in rows], embedder.dimension)
+    write_index(folder, IndexData(manifest, articles, doc_chunks, chosen, sparse, stored))
+    del exact, graph, sparse, doc_chunks, articles, picked, vectors, stored
     disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     out["disk_bytes_per_chunk"] = round(disk / n)
     env = {**os.environ, "RAG_INDEX_DIR": str(folder)}

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import MissingDependency, ModelUnavailable
 from ..settings import DEFAULT_MODEL, default_cache_dir
-from . import offline_hub, resolve_model_path
+from . import SpanVectors, offline_hub, pool_spans, resolve_model_path
 
 log = logging.getLogger(__name__)
 OPSET = 17
@@ -43,6 +43,7 @@ class OnnxEmbedder:
         self.max_tokens = config["max_seq_length"]
         self._pooling = config["pooling"]
         self._normalize = config["normalize"]
+        self.pools_spans = self._pooling == "mean"
         path = exported_model(folder, cache_dir or default_cache_dir(), quantized)
         ort, tokenizers = _runtime()
         options = ort.SessionOptions()
@@ -63,6 +64,13 @@ class OnnxEmbedder:
         self.dimension = int(self.embed_texts(["dimension probe"]).shape[1])
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_with_spans(texts, ())[0]
+
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, SpanVectors]:
+        """The texts' vectors and, per text, a vector per character span pooled from the same token
+        vectors (meaningful when `pools_spans`)."""
         encodings = self._batcher.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
@@ -70,7 +78,8 @@ class OnnxEmbedder:
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
         hidden = self._session.run(None, feed)[0]
-        return pool(hidden, mask, self._pooling, self._normalize)
+        vectors = pool(hidden, mask, self._pooling, self._normalize)
+        return vectors, [pool_spans(hidden[i], e.offsets, spans[i]) for i, e in enumerate(encodings) if i < len(spans)]
 
     def count_tokens(self, text: str) -> int:
         """Word pieces including the [CLS]/[SEP] the model adds."""

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import MissingDependency, ModelUnavailable
 from ..settings import DEFAULT_MODEL
-from . import offline_hub, resolve_model_path
+from . import SpanVectors, offline_hub, pool_spans, resolve_model_path
 
 
 class SentenceTransformerEmbedder:
@@ -23,12 +23,31 @@ class SentenceTransformerEmbedder:
         self.dimension = int(self._model.get_embedding_dimension())
         self.max_tokens = int(self._model.max_seq_length)
         self.device = str(self._model.device)
+        pooling = next((m for m in self._model if type(m).__name__ == "Pooling"), None)
+        # Spans need mean pooling and a fast tokenizer's character offsets.
+        self.pools_spans = getattr(pooling, "pooling_mode", None) == "mean" and getattr(self._model.tokenizer, "is_fast", False)
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(
             list(texts), batch_size=max(1, len(texts)), normalize_embeddings=True, show_progress_bar=False
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def embed_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, SpanVectors]:
+        """The texts' vectors and, per text, a vector per character span pooled from the same token
+        vectors (meaningful when `pools_spans`)."""
+        outputs = self._model.encode(list(texts), batch_size=max(1, len(texts)), output_value=None, show_progress_bar=False)
+        offsets = self._model.tokenizer(
+            list(texts), return_offsets_mapping=True, truncation=True, max_length=self.max_tokens, verbose=False
+        )["offset_mapping"]
+        vectors = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs])
+        vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+        pooled = [
+            pool_spans(outputs[i]["token_embeddings"].float().cpu().numpy(), offsets[i], spans[i]) for i in range(len(spans))
+        ]
+        return vectors.astype(np.float32), pooled
 
     def count_tokens(self, text: str) -> int:
         """Word pieces including the [CLS]/[SEP] the model adds."""

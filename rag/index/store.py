@@ -8,6 +8,8 @@
         chunks.jsonl     one chunk per line; line number = FAISS row id
         dense.faiss      FAISS index of the chunk vectors (or dense.milvus.json: the Milvus collection holding them)
         bm25/            bm25s files (JSON + numpy, no pickle)
+        sentences.npy    int8 vectors of every chunk's sentences, and sentence_rows.npy: which are whose
+                         (absent in indexes written before, or by an embedder that cannot pool sentences)
       .lock              held by a writer
 
 A writer builds a new generation in a temporary folder, renames it into place and only then points
@@ -33,6 +35,7 @@ from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from ..schema import Article, Chunk
 from .dense import FaissIndex
 from .milvus import MilvusIndex
+from .sentences import SentenceVectors
 from .sparse import BM25Index
 
 FORMAT_VERSION = 1
@@ -70,6 +73,7 @@ class IndexData:
     chunks: tuple[Chunk, ...]
     dense: DenseIndex
     sparse: BM25Index
+    sentences: SentenceVectors | None = None  # None: answers embed the candidate sentences instead
 
 
 def rebuild_hint(folder: Path) -> str:
@@ -120,7 +124,11 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
         )
     if dense.dimension != manifest.dimension:
         raise IndexCorrupt(f"{gen}: vectors have dimension {dense.dimension}, manifest says {manifest.dimension}")
-    return IndexData(manifest, articles, chunks, dense, BM25Index.load(gen, len(chunks)))
+    try:
+        sentences = SentenceVectors.load(gen, len(chunks), manifest.dimension)
+    except IndexCorrupt as e:
+        raise IndexCorrupt(f"{e}; {rebuild_hint(folder)}") from e
+    return IndexData(manifest, articles, chunks, dense, BM25Index.load(gen, len(chunks)), sentences)
 
 
 def _chunk(row: dict[str, Any], article: Article) -> Chunk:
@@ -162,7 +170,11 @@ def write_index(folder: Path, data: IndexData) -> None:
         )
         data.dense.save(tmp)
         data.sparse.save(tmp)
-        sizes = tuple((name, (tmp / name).stat().st_size) for name in ("articles.jsonl", "chunks.jsonl", data.dense.FILE))
+        files = ["articles.jsonl", "chunks.jsonl", data.dense.FILE]
+        if data.sentences is not None:
+            data.sentences.save(tmp)
+            files += SentenceVectors.FILES
+        sizes = tuple((name, (tmp / name).stat().st_size) for name in files)
         manifest = dataclasses.replace(data.manifest, file_sizes=sizes)
         (tmp / "manifest.json").write_text(json.dumps(dataclasses.asdict(manifest), indent=2) + "\n")
         _fsync_tree(tmp)
