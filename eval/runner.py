@@ -71,8 +71,8 @@ def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple
     report = rag.index([source])
     if report.problems and not (report.added or report.unchanged or report.updated):
         raise RuntimeError(f"{dataset.name}: nothing indexed ({report.problems[0].reason})")
-    if rag.data().sentences is None and pools_spans(rag.embedder):  # cached before sentence vectors were stored
-        rag.index([source], rebuild=True)
+    if dataset.kind == "qa" and rag.data().sentences is None and pools_spans(rag.embedder):
+        rag.index([source], rebuild=True)  # cached before sentence vectors were stored; answers need them
     return rag, time.perf_counter() - started
 
 

@@ -115,6 +115,10 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"{stats.path}: {stats.articles} articles, {stats.chunks} chunks")
     print(f"model {stats.model} (dim {stats.dimension}); chunks of {stats.chunk_tokens} tokens, overlap {stats.chunk_overlap}")
+    if stats.sentence_vectors:
+        print(f"{stats.sentence_vectors} sentence vectors stored")
+    else:
+        print(f"no sentence vectors stored (an older index): answers embed sentences; `python -m rag index --rebuild --index-dir {stats.path} <your article folders>` adds them")
     for doc_id, title in stats.documents:
         print(f"  {doc_id}  {title}")
     return 0

@@ -139,6 +139,7 @@ class RAG:
             chunk_overlap=m.chunk_overlap,
             format_version=m.format_version,
             documents=tuple((a.doc_id, a.title) for a in data.articles),
+            sentence_vectors=len(data.sentences.codes) if data.sentences is not None else 0,
         )
 
     def article(self, doc_id: str) -> Article:

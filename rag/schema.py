@@ -161,3 +161,4 @@ class IndexStats(_Record):
     chunk_overlap: int
     format_version: int
     documents: tuple[tuple[str, str], ...] = ()  # (doc_id, title)
+    sentence_vectors: int = 0  # sentences with a stored vector; 0: answers embed candidates (--rebuild adds them)

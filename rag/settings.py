@@ -71,8 +71,9 @@ class Settings:
     # Reciprocal rank fusion constant from Cormack et al. (2009); 60 is their published default.
     rrf_k: int = 60
     # Refuse when the best supporting sentence's cosine similarity to the question is below this
-    # (MiniLM cosine). Set between the bundled set's answerable (lowest 0.42) and unanswerable (highest 0.36)
-    # questions; the benchmark reports how it does on RealTimeQA's development and test weeks.
+    # (MiniLM cosine, the sentence embedded alone). Set between the bundled set's answerable (lowest 0.40)
+    # and unanswerable (highest 0.35) questions (int8 backend, stored sentence vectors; 0.42 / 0.36 before
+    # them); the benchmark reports how it does on RealTimeQA's development and test weeks.
     refuse_below: float = 0.38
     # For an index without stored sentence vectors (written before they existed): candidate sentences
     # embedded per answer, those sharing the most content words with the question (ties: the better-ranked
@@ -81,7 +82,8 @@ class Settings:
     # faster but lose answers (RealTimeQA dev, int8: 0.286 with 10, 0.279 with 8, 0.271 with 6).
     answer_candidates: int = 10
     # With the sentence vectors stored at indexing, this many of the best sentences are also embedded on
-    # their own (their cosine: the mean of both). Measured against 0 and 5 (see README, "Answers").
+    # their own (their cosine: the mean of both). Measured against 0 and 5 (README, "Speed, scale and
+    # Milvus"): 0 is 30 ms faster but its first sentence is the answer less often.
     answer_rescore: int = 3
     # Sentences in an extractive answer.
     answer_sentences: int = 3

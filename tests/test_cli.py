@@ -31,7 +31,8 @@ def test_index_ask_json_stats_remove(tmp_path, corpus_copy):
     assert {"number", "doc_id", "title", "source", "text", "start", "end", "score"} <= set(result["citations"][0])
     assert {"dense_rank", "bm25_rank", "score"} <= set(result["hits"][0])
     stats = json.loads(run("stats", "--json", env_extra=env).stdout)
-    assert stats["articles"] == 2
+    assert stats["articles"] == 2 and stats["sentence_vectors"] > stats["chunks"] > 0
+    assert "sentence vectors stored" in run("stats", env_extra=env).stdout
     doc_id = stats["documents"][0][0]
     assert run("remove", doc_id, env_extra=env).returncode == 0
     assert json.loads(run("stats", "--json", env_extra=env).stdout)["articles"] == 1

@@ -10,8 +10,9 @@ live above the seam, in `embed_all`.
 
 Both backends also pool each *sentence* of a passage from the passage's own token vectors
 (`embed_with_spans`, "late chunking"): at indexing that costs nothing beyond the passage's embedding, and
-answering then scores sentences without running the model (RealTimeQA dev: answers contain the gold one
-0.293 of the time against 0.279 with sentences embedded alone, in 2 ms instead of 157).
+answering then scores sentences without running the model on them (420 RealTimeQA dev questions, scored by
+these vectors alone: answers contain the gold one 0.293 of the time against 0.279 with the 10 best-matching
+sentences embedded on their own, in 2 ms instead of 157).
 """
 
 from __future__ import annotations
