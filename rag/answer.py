@@ -144,6 +144,37 @@ def number_citations(hits: Sequence[Hit], picked: Sequence[Sentence]) -> tuple[l
     return [numbers[s.hit_index] for s in picked], tuple(citations)
 
 
+def sentence_cosines(
+    sentences: Sequence[Sentence],
+    overlaps: Sequence[float],
+    query_vectors: np.ndarray,
+    hits: Sequence[Hit],
+    embedder: Embedder,
+    settings: Settings,
+    stored: SentenceVectors | None,
+) -> tuple[list[int], np.ndarray, float]:
+    """(which sentences were scored, their cosine to the question, the confidence the refusal checks).
+
+    Follow-ups are scored against the bare question and its conversational form alike (mean over the
+    query vectors)."""
+    in_context = stored_vectors(sentences, hits, stored)
+    if in_context is None:  # an older index: embed the shortlist alone
+        keep = shortlist(overlaps, [s.hit_index for s in sentences], settings.answer_candidates)
+        alone = embed_all(embedder, [sentences[i].text for i in keep], SENTENCE_BATCH, bar=False)
+        cosines = (alone @ query_vectors.T).mean(axis=1)
+        return keep, cosines, float(np.max(cosines))
+    cosines = (in_context @ query_vectors.T).mean(axis=1)
+    best = top_scores(cosines, overlaps, settings.answer_rescore)
+    if not best:
+        return list(range(len(sentences))), cosines, float(np.max(cosines))
+    alone = embed_all(embedder, [sentences[i].text for i in best], SENTENCE_BATCH, bar=False)
+    alone_cosines = (alone @ query_vectors.T).mean(axis=1)
+    cosines[best] = (cosines[best] + alone_cosines) / 2
+    # `refuse_below` is a cosine of sentences embedded alone: in context, a passage's other sentences pull
+    # a sentence naming someone toward the passage's topic, so its cosine alone is the fairer test.
+    return list(range(len(sentences))), cosines, float(np.max(alone_cosines))
+
+
 def extract_answer(
     question: str,
     scoring_queries: Sequence[str],
@@ -161,23 +192,8 @@ def extract_answer(
     query_terms = {t for terms in content_terms(list(scoring_queries)) for t in terms}
     terms = [set(t) for t in content_terms([s.text for s in sentences])]
     overlaps = [lexical_overlap(query_terms, t) for t in terms]
-    # Follow-ups are scored against the bare question and its conversational form alike.
-    in_context = stored_vectors(sentences, hits, stored)
-    if in_context is None:
-        keep = shortlist(overlaps, [s.hit_index for s in sentences], settings.answer_candidates)
-        sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]
-        cosines = (embed_all(embedder, [s.text for s in sentences], SENTENCE_BATCH, bar=False) @ query_vectors.T).mean(axis=1)
-        confidence = float(np.max(cosines))
-    else:
-        cosines = (in_context @ query_vectors.T).mean(axis=1)
-        confidence = float(np.max(cosines))
-        best = top_scores(cosines, overlaps, settings.answer_rescore)
-        if best:
-            alone = (embed_all(embedder, [sentences[i].text for i in best], SENTENCE_BATCH, bar=False) @ query_vectors.T).mean(axis=1)
-            cosines[best] = (cosines[best] + alone) / 2
-            # `refuse_below` is a cosine of sentences embedded alone (in context, a passage's other
-            # sentences pull a named person's one toward the passage's topic).
-            confidence = float(np.max(alone))
+    keep, cosines, confidence = sentence_cosines(sentences, overlaps, query_vectors, hits, embedder, settings, stored)
+    sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]
     scores = [float(c) + LEXICAL_WEIGHT * o for c, o in zip(cosines, overlaps)]
     if confidence < settings.refuse_below:
         return REFUSAL, (), True, confidence
