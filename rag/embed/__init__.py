@@ -61,16 +61,13 @@ def pool_spans(tokens: np.ndarray, offsets: Sequence[tuple[int, int]], spans: Se
     array([[1., 0.],
            [0., 1.]], dtype=float32)
     """
-    starts = np.array([s for s, e in offsets if e > s], dtype=np.int64)
-    real = np.array([e > s for s, e in offsets], dtype=bool)
-    vectors = np.asarray(tokens, dtype=np.float64)[: len(real)][real]
-    sums = np.vstack([np.zeros((1, vectors.shape[1])), np.cumsum(vectors, axis=0)])
-    out = np.empty((len(spans), vectors.shape[1]), dtype=np.float64)
-    for i, (a, b) in enumerate(spans):
-        lo, hi = np.searchsorted(starts, a), np.searchsorted(starts, b)
-        out[i] = (sums[hi] - sums[lo]) / (hi - lo) if hi > lo else sums[-1] / max(1, len(vectors))
-    out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
-    return out.astype(np.float32)
+    bounds = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    real = bounds[:, 1] > bounds[:, 0]
+    cut = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    inside = real & (bounds[:, 0] >= cut[:, :1]) & (bounds[:, 0] < cut[:, 1:])  # (spans, tokens)
+    inside[~inside.any(axis=1)] = real
+    sums = inside.astype(np.float32) @ np.asarray(tokens, dtype=np.float32)[: len(real)]  # a mean, up to length
+    return (sums / np.clip(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
 
 
 def embed_query(embedder: Embedder, text: str) -> np.ndarray:
