@@ -6,10 +6,10 @@ from each passage's token vectors at indexing (`index/sentences.py`), so they ca
 the `answer_rescore` best are also embedded on their own, and their cosine is the mean of the two (the
 passage context alone scores the sentences of one on-topic passage too alike). For an index without stored
 vectors (older, or built by an embedder that cannot pool sentences), only the `answer_candidates` sentences
-sharing the most words are embedded, on their own. The best sentences form the answer, each
-followed by the [n] of the passage it came from; passages are numbered in order of first use. When even the best sentence is semantically far from
-the question the articles do not hold the answer, and the answer says so instead of citing something
-unrelated.
+sharing the most words are embedded, on their own. The best sentences form the answer, each followed by the
+[n] of the passage it came from; passages are numbered in order of first use. When even the best sentence is
+semantically far from the question the articles do not hold the answer, and the answer says so instead of
+citing something unrelated.
 """
 
 from __future__ import annotations

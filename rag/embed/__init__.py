@@ -115,7 +115,8 @@ def embed_all_with_spans(
     out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     parts: list[np.ndarray] = [np.zeros((0, embedder.dimension), np.float32)] * len(texts)
     for rows in _batches(texts, batch_size, progress, bar=True):
-        vectors, pooled = embedder.embed_with_spans([texts[i] for i in rows], [spans[i] for i in rows])  # type: ignore[attr-defined]
+        batch, batch_spans = [texts[i] for i in rows], [spans[i] for i in rows]
+        vectors, pooled = embedder.embed_with_spans(batch, batch_spans)  # type: ignore[attr-defined]
         out[rows] = vectors
         for i, p in zip(rows, pooled):
             parts[i] = p

@@ -25,7 +25,8 @@ class SentenceTransformerEmbedder:
         self.device = str(self._model.device)
         pooling = next((m for m in self._model if type(m).__name__ == "Pooling"), None)
         # Spans need mean pooling and a fast tokenizer's character offsets.
-        self.pools_spans = getattr(pooling, "pooling_mode", None) == "mean" and getattr(self._model.tokenizer, "is_fast", False)
+        mean_pooled = getattr(pooling, "pooling_mode", None) == "mean"
+        self.pools_spans = mean_pooled and getattr(self._model.tokenizer, "is_fast", False)
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(
@@ -44,9 +45,8 @@ class SentenceTransformerEmbedder:
         )["offset_mapping"]
         vectors = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs])
         vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-        pooled = [
-            pool_spans(outputs[i]["token_embeddings"].float().cpu().numpy(), offsets[i], spans[i]) for i in range(len(spans))
-        ]
+        tokens = [o["token_embeddings"].float().cpu().numpy() for o in outputs]
+        pooled = [pool_spans(tokens[i], offsets[i], spans[i]) for i in range(len(spans))]
         return vectors.astype(np.float32), pooled
 
     def count_tokens(self, text: str) -> int:
