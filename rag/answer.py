@@ -60,7 +60,9 @@ def candidate_sentences(hits: Sequence[Hit]) -> list[Sentence]:
     return out
 
 
-def stored_vectors(sentences: Sequence[Sentence], hits: Sequence[Hit], stored: SentenceVectors | None) -> np.ndarray | None:
+def stored_vectors(
+    sentences: Sequence[Sentence], hits: Sequence[Hit], stored: SentenceVectors | None
+) -> np.ndarray | None:
     """The sentences' vectors as the index holds them; None when any hit's passage has none (or a count
     that does not match its sentences)."""
     if stored is None:

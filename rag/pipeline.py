@@ -288,7 +288,9 @@ class RAG:
             self._publish(data, data.dense.vectors(), frozenset(doc_ids), (), empty, None)
         return IndexReport(removed=tuple(doc_ids))
 
-    def _chunk_and_embed(self, articles: Sequence[Article], known: dict[str, Known], progress: Progress | None) -> Embedded:
+    def _chunk_and_embed(
+        self, articles: Sequence[Article], known: dict[str, Known], progress: Progress | None
+    ) -> Embedded:
         """Chunks of the articles with their vectors and sentence vectors; only chunks whose text is not
         `known` (with sentence vectors, when the embedder can pool them) are embedded."""
         s = self.settings
@@ -301,13 +303,15 @@ class RAG:
         missing = sorted({t for t in texts if t not in known or (pooling and known[t][1] is None)})
         report = (lambda done, total: progress("embedding", done, total)) if progress else None
         vectors, parts = embed_all_with_spans(self.embedder, missing, [spans[t] for t in missing], s.batch_size, report)
-        fresh = {t: (v, quantize(p) if parts is not None else None) for t, v, p in zip(missing, vectors, parts or [None] * len(missing))}
+        codes = [quantize(p) for p in parts] if parts is not None else [None] * len(missing)
+        fresh = dict(zip(missing, zip(vectors, codes)))
         got = [fresh[t] if t in fresh else known[t] for t in texts]
-        sentence_codes = [codes for _, codes in got]
+        sentence_codes = [c for _, c in got]
+        complete = pooling and all(c is not None for c in sentence_codes)
         return Embedded(
             tuple(chunks),
             np.array([v for v, _ in got], dtype=np.float32).reshape(len(texts), self.embedder.dimension),
-            sentence_codes if pooling and all(c is not None for c in sentence_codes) else None,  # type: ignore[arg-type]
+            sentence_codes if complete else None,  # type: ignore[arg-type]
             len(missing),
         )
 
@@ -325,7 +329,8 @@ class RAG:
         articles = [a for a in (old.articles if old else ()) if a.doc_id not in drop] + list(add)
         keep_rows = [i for i, c in enumerate(old.chunks) if c.doc_id not in drop] if old else []
         chunks = [old.chunks[i] for i in keep_rows] + list(new.chunks) if old else list(new.chunks)
-        old_vectors = stored[keep_rows] if old and stored is not None else np.zeros((0, self.embedder.dimension), np.float32)
+        empty = np.zeros((0, self.embedder.dimension), np.float32)
+        old_vectors = stored[keep_rows] if old and stored is not None else empty
         vectors = np.vstack([old_vectors, new.vectors]) if len(new.vectors) else old_vectors
         sentences = _carried_sentences(old, keep_rows, new, self.embedder.dimension)
         s = self.settings
@@ -374,7 +379,9 @@ def _vectors_by_text(data: IndexData, vectors: np.ndarray) -> dict[str, Known]:
     }
 
 
-def _carried_sentences(old: IndexData | None, keep_rows: Sequence[int], new: Embedded, dimension: int) -> SentenceVectors | None:
+def _carried_sentences(
+    old: IndexData | None, keep_rows: Sequence[int], new: Embedded, dimension: int
+) -> SentenceVectors | None:
     """Sentence vectors of the kept old chunks then the new ones; None unless every chunk has them."""
     if new.sentence_codes is None and new.chunks:
         return None

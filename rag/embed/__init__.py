@@ -9,7 +9,8 @@ The seam is the `Embedder` protocol (two methods). Two backends run the same mod
 live above the seam, in `embed_all`.
 
 Both backends also pool each *sentence* of a passage from the passage's own token vectors
-(`embed_with_spans`, "late chunking"): at indexing that costs nothing beyond the passage's embedding, and
+(`embed_with_spans`, "late chunking"; optional on the seam: an embedder without it, or whose `pools_spans`
+is false, gives an index without sentence vectors): at indexing that costs nothing beyond the passage's embedding, and
 answering then scores sentences without running the model on them (420 RealTimeQA dev questions, scored by
 these vectors alone: answers contain the gold one 0.293 of the time against 0.279 with the 10 best-matching
 sentences embedded on their own, in 2 ms instead of 157).

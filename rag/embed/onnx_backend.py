@@ -64,22 +64,27 @@ class OnnxEmbedder:
         self.dimension = int(self.embed_texts(["dimension probe"]).shape[1])
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embed_with_spans(texts, ())[0]
+        _, hidden, mask = self._token_vectors(texts)
+        return pool(hidden, mask, self._pooling, self._normalize)
 
     def embed_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
     ) -> tuple[np.ndarray, SpanVectors]:
         """The texts' vectors and, per text, a vector per character span pooled from the same token
         vectors (meaningful when `pools_spans`)."""
+        encodings, hidden, mask = self._token_vectors(texts)
+        pooled = [pool_spans(hidden[i], e.offsets, spans[i]) for i, e in enumerate(encodings)]
+        return pool(hidden, mask, self._pooling, self._normalize), pooled
+
+    def _token_vectors(self, texts: Sequence[str]) -> tuple[list, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+        """(tokenizer encodings, token vectors (batch, tokens, dimension), attention mask), padded to the longest."""
         encodings = self._batcher.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = self._session.run(None, feed)[0]
-        vectors = pool(hidden, mask, self._pooling, self._normalize)
-        return vectors, [pool_spans(hidden[i], e.offsets, spans[i]) for i, e in enumerate(encodings) if i < len(spans)]
+        return encodings, self._session.run(None, feed)[0], mask
 
     def count_tokens(self, text: str) -> int:
         """Word pieces including the [CLS]/[SEP] the model adds."""

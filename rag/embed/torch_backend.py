@@ -39,7 +39,9 @@ class SentenceTransformerEmbedder:
     ) -> tuple[np.ndarray, SpanVectors]:
         """The texts' vectors and, per text, a vector per character span pooled from the same token
         vectors (meaningful when `pools_spans`)."""
-        outputs = self._model.encode(list(texts), batch_size=max(1, len(texts)), output_value=None, show_progress_bar=False)
+        outputs = self._model.encode(
+            list(texts), batch_size=max(1, len(texts)), output_value=None, show_progress_bar=False
+        )
         offsets = self._model.tokenizer(
             list(texts), return_offsets_mapping=True, truncation=True, max_length=self.max_tokens, verbose=False
         )["offset_mapping"]
