@@ -88,6 +88,26 @@ def test_large_index_switches_to_ivf_with_high_recall(tmp_path):
     assert again.kind == "ivf" and np.array_equal(again.search(vectors[0], 10)[1], ivf.search(vectors[0], 10)[1])
 
 
+def test_search_runs_faiss_on_one_thread_and_leaves_the_thread_setting_as_it_was():
+    import faiss
+
+    vectors = np.random.default_rng(2).normal(size=(2_000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = FaissIndex.build(vectors, 16)
+    seen = []
+    real_search = index._index.search
+    index._index.search = lambda *a: (seen.append(faiss.omp_get_max_threads()), real_search(*a))[1]  # type: ignore[method-assign]
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        scores, ids = index.search(vectors[3], 5)
+        assert seen == [1] and faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(before)
+    exact = vectors @ vectors[3]
+    assert list(ids) == list(np.argsort(-exact)[:5]) and np.allclose(scores, np.sort(exact)[::-1][:5], atol=1e-5)
+
+
 def test_an_hnsw_index_from_an_older_version_still_loads(tmp_path):
     import faiss
 
