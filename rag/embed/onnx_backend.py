@@ -225,7 +225,8 @@ def quantize(source: Path, target: Path) -> None:
     except ImportError as e:  # pragma: no cover
         raise MissingDependency("int8 quantisation needs onnxruntime and onnx: pip install -r requirements.txt") from e
     names = [n.name for n in onnx.load(str(source), load_external_data=False).graph.node if n.op_type == "MatMul"]
-    logging.disable(logging.WARNING)  # the quantiser tells the root logger about its calibration tools
+    quiet = _NotFrom("onnxruntime")  # the quantiser tells the root logger about its calibration tools
+    logging.getLogger().addFilter(quiet)
     try:
         quantize_dynamic(
             str(source),
@@ -237,7 +238,18 @@ def quantize(source: Path, target: Path) -> None:
             nodes_to_exclude=kept_fp32(names),
         )
     finally:
-        logging.disable(logging.NOTSET)
+        logging.getLogger().removeFilter(quiet)
+
+
+class _NotFrom(logging.Filter):
+    """Drops the root logger's records that come from one package's files; the rest still get through."""
+
+    def __init__(self, package: str) -> None:
+        super().__init__()
+        self.part = f"{os.sep}{package}{os.sep}"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.part not in record.pathname
 
 
 def kept_fp32(matmuls: Sequence[str]) -> list[str]:

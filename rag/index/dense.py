@@ -61,13 +61,15 @@ def ivf_lists(n: int) -> int:
 
 
 @contextmanager
-def one_thread(faiss) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def one_thread() -> Iterator[None]:
     """FAISS on one OpenMP thread for the duration (the setting is per calling thread; restored after).
 
     One question is too little work to split: on the 42,811-chunk RealTimeQA index a flat search took 5.0 ms
     on one thread and 7.1 on two, and inside `ask`, where ONNX Runtime's threads are still spinning after
-    embedding the question, 16 ms (search p50 27.2 → 13.0 ms, `ask` 55.3 → 32.5 ms once pinned to one).
+    embedding the question, 16 ms (100 dev questions, search p50 27.2 → 13.0 ms and `ask` 55.3 → 32.5 ms
+    once pinned to one; the eval's 420: hybrid retrieval 28.2 → 12.3 ms, `ask` 64.4 → 30.7 ms).
     """
+    faiss = _faiss()
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
@@ -118,7 +120,7 @@ class FaissIndex:
         n = min(n, self.size)
         if n == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        with one_thread(_faiss()):
+        with one_thread():
             scores, ids = self._index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), n)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
