@@ -1,4 +1,4 @@
-"""Dense index behind a narrow seam: `VectorIndex` (search + vectors).
+"""Dense index on FAISS, one of the vector stores behind `vectors.VectorStore`.
 
 FAISS, chosen by size: exact inner product (flat) below `exact_below` vectors, an inverted file (IVF)
 above it, where a flat scan gets too slow (the benchmark measures both, with IVF's recall@10 against
@@ -12,21 +12,10 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from ..errors import IndexCorrupt, MissingDependency
-
-
-class VectorIndex(Protocol):
-    def search(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, row ids) of the `n` nearest rows to one query vector, best first."""
-        ...
-
-    def vectors(self) -> np.ndarray:
-        """All stored vectors, row-aligned with the chunks."""
-        ...
 
 
 def _faiss():  # type: ignore[no-untyped-def]
@@ -79,6 +68,7 @@ def one_thread() -> Iterator[None]:
 
 
 class FaissIndex:
+    NAME = "faiss"  # as recorded in the manifest
     FILE = "dense.faiss"
 
     def __init__(self, index) -> None:  # type: ignore[no-untyped-def]
@@ -134,6 +124,10 @@ class FaissIndex:
 
     def save(self, folder: Path) -> None:
         _faiss().write_index(self._index, str(folder / self.FILE))
+
+    @classmethod
+    def discard(cls, folder: Path) -> None:
+        """Nothing lives outside the generation folder."""
 
     @classmethod
     def load(cls, folder: Path) -> "FaissIndex":

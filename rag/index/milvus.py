@@ -1,4 +1,4 @@
-"""Milvus vector store, for archives that outgrow one machine: the same `VectorIndex` seam as FAISS.
+"""Milvus vector store, for archives that outgrow one machine: the same `VectorStore` seam as FAISS.
 
 `vector_store="milvus"` keeps chunk vectors in a Milvus collection instead of `dense.faiss`. With no
 `milvus_uri` it runs Milvus Lite (embedded, a `milvus.db` file in the index folder); with a cluster
@@ -45,6 +45,7 @@ def client(uri: str):  # type: ignore[no-untyped-def]
 
 
 class MilvusIndex:
+    NAME = "milvus"  # as recorded in the manifest
     FILE = "dense.milvus.json"
 
     def __init__(self, uri: str, collection: str, size: int, dimension: int) -> None:
@@ -123,7 +124,7 @@ class MilvusIndex:
         return index
 
     @classmethod
-    def drop(cls, folder: Path) -> None:
+    def discard(cls, folder: Path) -> None:
         """Drop the collection of a generation that is being deleted (best effort)."""
         try:
             record = json.loads((folder / cls.FILE).read_text())

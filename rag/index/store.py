@@ -33,15 +33,15 @@ from typing import Any, Iterator
 
 from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from ..schema import Article, Chunk
-from .dense import FaissIndex
 from .milvus import MilvusIndex
 from .sentences import SentenceVectors
 from .sparse import BM25Index
+from .vectors import VectorStore, discard_store, load_store
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
 LOCK = ".lock"
-DenseIndex = FaissIndex | MilvusIndex
+DenseIndex = VectorStore
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Manifest:
     chunks: int
     updated_at: str
     file_sizes: tuple[tuple[str, int], ...] = ()
+    vector_store: str = "faiss"  # which `VectorStore` holds the chunk vectors ("faiss", "milvus")
 
     def build_settings(self) -> dict[str, Any]:
         return {
@@ -116,7 +117,7 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
         chunks = tuple(_chunk(row, by_id[row["doc_id"]]) for row in _read_jsonl(gen / "chunks.jsonl"))
     except (ValueError, TypeError, KeyError) as e:
         raise IndexCorrupt(f"{gen} has malformed article or chunk records ({e}); {rebuild_hint(folder)}") from e
-    dense = load_dense(gen)
+    dense = load_store(manifest.vector_store, gen)
     if len(articles) != manifest.articles or len(chunks) != manifest.chunks or dense.size != len(chunks):
         raise IndexCorrupt(
             f"{gen}: manifest says {manifest.articles} articles/{manifest.chunks} chunks, files hold "
@@ -133,18 +134,15 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
 
 def _chunk(row: dict[str, Any], article: Article) -> Chunk:
     sentences = tuple(int(end) for end in row.pop("sentences", ()))  # absent in indexes written before
-    return Chunk(title=article.title, source=article.source, sentences=sentences, **row)
-
-
-def load_dense(gen: Path) -> DenseIndex:
-    """The generation's vector store: FAISS file, or the Milvus collection its pointer file names."""
-    return MilvusIndex.load(gen) if (gen / MilvusIndex.FILE).exists() else FaissIndex.load(gen)
+    return Chunk(title=article.title, source=article.source, sentences=sentences, url=article.url, **row)
 
 
 def _read_manifest(gen: Path, folder: Path) -> Manifest:
     try:
         raw = json.loads((gen / "manifest.json").read_text())
         raw["file_sizes"] = tuple(tuple(x) for x in raw.get("file_sizes", ()))
+        if "vector_store" not in raw:  # written before the store was recorded: only Milvus left a pointer file
+            raw["vector_store"] = "milvus" if (gen / MilvusIndex.FILE).exists() else "faiss"
         return Manifest(**raw)
     except (OSError, ValueError, TypeError) as e:
         raise IndexCorrupt(f"{gen / 'manifest.json'} is unreadable ({type(e).__name__}); {rebuild_hint(folder)}") from e
@@ -175,7 +173,7 @@ def write_index(folder: Path, data: IndexData) -> None:
             data.sentences.save(tmp)
             files += SentenceVectors.FILES
         sizes = tuple((name, (tmp / name).stat().st_size) for name in files)
-        manifest = dataclasses.replace(data.manifest, file_sizes=sizes)
+        manifest = dataclasses.replace(data.manifest, file_sizes=sizes, vector_store=data.dense.NAME)
         (tmp / "manifest.json").write_text(json.dumps(dataclasses.asdict(manifest), indent=2) + "\n")
         _fsync_tree(tmp)
         gen = folder / _next_generation(folder)
@@ -217,8 +215,11 @@ def _previous(folder: Path, current: str) -> list[str]:
 def _prune(folder: Path, keep: set[str]) -> None:
     for path in folder.iterdir():
         if (path.name.startswith("gen-") and path.name not in keep) or path.name.startswith(".tmp-"):
-            if (path / MilvusIndex.FILE).exists():
-                MilvusIndex.drop(path)
+            if (path / "manifest.json").exists():
+                try:
+                    discard_store(_read_manifest(path, folder).vector_store, path)
+                except IndexCorrupt:
+                    pass  # an unreadable generation has nothing we could release
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -1,0 +1,82 @@
+"""The vector store seam: one interface for a store's whole lifecycle, one factory, the kind in the manifest.
+
+A store holds the chunk vectors of one index generation, row-aligned with chunks.jsonl. Its lifecycle:
+`build_store` makes one from vectors, `save` writes what the generation folder keeps of it, `load_store`
+opens it again, `search` and `vectors` read it, and `discard_store` releases what lives outside the folder
+(a Milvus collection) when the generation is deleted. Which store a generation uses is recorded in its
+manifest (`vector_store`), so reading never guesses from the files present; `Settings.vector_store` only
+decides what the next write builds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import IndexCorrupt
+from ..settings import VECTOR_STORES, Settings
+from .dense import FaissIndex
+from .milvus import MilvusIndex
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    NAME: str  # the store's name in settings and in the manifest
+    FILE: str  # what the generation folder keeps: the vectors (FAISS) or a pointer to them (Milvus)
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def kind(self) -> str:
+        """The search structure, for reports: flat, ivf, hnsw (FAISS) or milvus."""
+        ...
+
+    def search(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, row ids) of the `n` nearest rows to one query vector, best first."""
+        ...
+
+    def vectors(self) -> np.ndarray:
+        """All stored vectors, row-aligned with the chunks."""
+        ...
+
+    def save(self, folder: Path) -> None: ...
+
+
+STORES: dict[str, type] = {cls.NAME: cls for cls in (FaissIndex, MilvusIndex)}
+
+
+def build_store(kind: str, vectors: np.ndarray, dimension: int, settings: Settings) -> VectorStore:
+    """A new store of `kind` holding `vectors` (unit length, row i = chunk i)."""
+    if kind == "milvus":
+        uri = settings.milvus_uri or str((settings.index_dir / "milvus.db").resolve())
+        return MilvusIndex.build(vectors, dimension, uri, settings.milvus_collection, settings.exact_search_below)
+    if kind == "faiss":
+        return FaissIndex.build(vectors, dimension, settings.exact_search_below)
+    raise IndexCorrupt(f"unknown vector store {kind!r}; this version knows {', '.join(VECTOR_STORES)}")
+
+
+def _store_class(kind: str, folder: Path) -> type:
+    try:
+        return STORES[kind]
+    except KeyError:
+        raise IndexCorrupt(
+            f"{folder} uses vector store {kind!r}; this version knows {', '.join(VECTOR_STORES)}"
+        ) from None
+
+
+def load_store(kind: str, folder: Path) -> VectorStore:
+    """The store a generation folder's manifest names."""
+    return _store_class(kind, folder).load(folder)  # type: ignore[no-any-return]
+
+
+def discard_store(kind: str, folder: Path) -> None:
+    """Release what a generation's store keeps outside its folder (best effort; the folder goes anyway)."""
+    cls = STORES.get(kind)
+    if cls is not None:
+        cls.discard(folder)
