@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from rag import RAG, Settings, Turn
-from rag.embed import choose_backend, pools_spans
-from rag.embed.onnx_backend import INT8_RECIPE
+from rag import QA, RAG, Settings, Turn, backend_label, make_answerer, pools_spans
 
 from . import metrics as m
 from .datasets import Dataset, Question
@@ -61,9 +59,7 @@ def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple
     else:
         assert dataset.corpus_dir is not None
         source, digest = dataset.corpus_dir, "dir"
-    backend = choose_backend(settings.embed_backend, settings.model)
-    if backend == "onnx-int8":
-        backend += f"-v{INT8_RECIPE}"  # vectors of an older quantisation recipe are not reused
+    backend = backend_label(settings.embed_backend, settings.model)  # int8 vectors of an older recipe: not reused
     key = f"{settings.model}|{settings.chunk_tokens}|{settings.chunk_overlap}" + ("" if backend == "torch" else f"|{backend}")
     tag = hashlib.sha1(key.encode()).hexdigest()[:6]
     rag = RAG(settings.replace(index_dir=config.cache_dir / f"index-{dataset.name}-{digest}-{tag}"))
@@ -71,7 +67,7 @@ def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple
     report = rag.index([source])
     if report.problems and not (report.added or report.unchanged or report.updated):
         raise RuntimeError(f"{dataset.name}: nothing indexed ({report.problems[0].reason})")
-    if dataset.kind == "qa" and rag.data().sentences is None and pools_spans(rag.embedder):
+    if dataset.kind == "qa" and rag.stats().sentence_vectors == 0 and pools_spans(rag.embedder):
         rag.index([source], rebuild=True)  # cached before sentence vectors were stored; answers need them
     return rag, time.perf_counter() - started
 
@@ -94,13 +90,12 @@ def answer_text(text: str) -> str:
 
 
 def run_retrieval(dataset: Dataset, rag: RAG, mode: str, depth: int, progress: Progress) -> tuple[list[dict], list[float]]:
-    searcher = RAG(rag.settings.replace(retrieval=mode, top_k=depth, candidates=max(depth, 100)), embedder=rag.embedder)
     rows, latencies = [], []
-    texts = {a.doc_id: a.text for a in searcher.data().articles} if any(q.answers for q in dataset.questions) else {}
+    texts = {a.doc_id: a.text for a in rag.data().articles} if any(q.answers for q in dataset.questions) else {}
     for q in progress(dataset.questions, f"{dataset.name} {mode} retrieval"):
         history = tuple(Turn(h) for h in q.history)
         started = time.perf_counter()
-        hits = searcher.search(q.question, history)
+        hits = rag.search(q.question, history, top_k=depth, retrieval=mode, candidates=max(depth, 100))
         latencies.append(time.perf_counter() - started)
         docs = ranked_docs(dataset, hits)
         row: dict[str, Any] = {"id": q.id, "split": q.split, "mode": mode, "top_docs": docs[:10]}
@@ -122,15 +117,15 @@ def answer_recall(doc_ids: Sequence[str], article_texts: dict[str, str], answers
 def run_answers(
     dataset: Dataset, rag: RAG, mode: str, questions: Sequence[Question], progress: Progress, answerer: str = "extractive"
 ) -> tuple[list[dict], list[float]]:
-    asker = RAG(rag.settings.replace(retrieval=mode, answerer=answerer), embedder=rag.embedder)
+    asker = QA(rag.library, make_answerer(rag.settings.replace(answerer=answerer), rag.embedder))
     rows, latencies = [], []
     for q in progress(questions, f"{dataset.name} {mode} answers"):
         history: list[Turn] = []
         for earlier in q.history:
-            first = asker.ask(earlier)
+            first = asker.ask(earlier, retrieval=mode)
             history.append(Turn(earlier, first.text))
         started = time.perf_counter()
-        answer = asker.ask(q.question, history)
+        answer = asker.ask(q.question, history, retrieval=mode)
         latencies.append(time.perf_counter() - started)
         text = answer_text(answer.text)
         cited = [doc_key(dataset, c.source) for c in answer.citations]

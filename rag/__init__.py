@@ -5,15 +5,23 @@
     >>> a.text, a.citations[0].text                     # doctest: +SKIP
 
 Importing this package is cheap: torch, sentence-transformers, FAISS and bm25s load on first use.
+`app.py`, the CLI and `eval/` use only the names exported here (a test checks this).
 """
 
+from .embed import backend_label, pools_spans
 from .errors import RagError
-from .pipeline import RAG, ask, open_rag
+from .index.library import Library
+from .load import SUPPORTED_SUFFIXES
+from .pipeline import QA, RAG, as_turns, ask, make_answerer, open_rag
+from .render import answer_to_html, answer_to_text, article_to_html
 from .schema import Answer, Article, Chunk, Citation, Hit, IndexReport, IndexStats, Turn
-from .settings import Settings
+from .settings import RETRIEVAL_MODES, Settings
 
 __all__ = [
+    "QA",
     "RAG",
+    "RETRIEVAL_MODES",
+    "SUPPORTED_SUFFIXES",
     "Answer",
     "Article",
     "Chunk",
@@ -21,9 +29,17 @@ __all__ = [
     "Hit",
     "IndexReport",
     "IndexStats",
+    "Library",
     "RagError",
     "Settings",
     "Turn",
+    "answer_to_html",
+    "answer_to_text",
+    "article_to_html",
+    "as_turns",
     "ask",
+    "backend_label",
+    "make_answerer",
     "open_rag",
+    "pools_spans",
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -24,7 +24,8 @@ from .chunk import chunk_sentences
 from .embed import Embedder, embed_all
 from .index.sentences import SentenceVectors
 from .index.sparse import content_terms
-from .schema import Citation, Hit
+from .retrieve import search_queries
+from .schema import Citation, Hit, Turn
 from .settings import Settings
 
 REFUSAL = "The indexed articles do not contain an answer to this question."
@@ -34,6 +35,80 @@ LEXICAL_WEIGHT = 0.25  # a full content-word match is worth a quarter of a perfe
 SENTENCE_BATCH = 8
 DUPLICATE_JACCARD = 0.5  # sentences sharing half their words say the same thing (summary bullet vs body)
 _BULLET = re.compile(r"^•\s*")
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    """What an answerer gets: the question, how it was searched, and what was found."""
+
+    question: str
+    queries: tuple[str, ...]  # the search queries; [0] is the question itself
+    vectors: np.ndarray  # the queries' embeddings, row per query
+    hits: tuple[Hit, ...]
+    sentences: SentenceVectors | None  # the index's stored sentence vectors (None: older index)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answerer's result, before the pipeline adds the question, hits and query to make an `Answer`."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    confidence: float
+    backend: str = "extractive"
+    unsupported: tuple[str, ...] = ()
+    notice: str = ""
+
+
+class Answerer(Protocol):
+    """The answer seam: the extractive answerer here, the language-model one in `generate.py`."""
+
+    def queries(self, question: str, history: Sequence[Turn]) -> tuple[list[str], str]:
+        """The search queries for a question in its conversation ([0] is the question), and a notice."""
+        ...
+
+    def answer(self, request: AnswerRequest) -> Iterator[str | Draft]:
+        """Text pieces as they are ready, then the `Draft`."""
+        ...
+
+
+class Extractive:
+    """Answers with the retrieved passages' best sentences; no model server."""
+
+    def __init__(self, embedder: Embedder, settings: Settings) -> None:
+        self.embedder, self.settings = embedder, settings
+
+    def queries(self, question: str, history: Sequence[Turn]) -> tuple[list[str], str]:
+        return search_queries(question, history), ""
+
+    def draft(self, r: AnswerRequest) -> Draft:
+        if not r.hits:
+            return Draft(REFUSAL, (), True, 0.0)
+        text, citations, refused, confidence = extract_answer(
+            r.question, r.queries[:2], r.vectors[:2], r.hits, self.embedder, self.settings, r.sentences
+        )
+        return Draft(text, citations, refused, round(confidence, 4))
+
+    def answer(self, request: AnswerRequest) -> Iterator[str | Draft]:
+        draft = self.draft(request)
+        yield from pieces(draft.text)
+        yield draft
+
+
+def pieces(text: str) -> Iterator[str]:
+    """The text in word-sized pieces (spaces kept), for progressive display.
+
+    >>> list(pieces("Seoul said no [1]."))
+    ['Seoul ', 'said ', 'no ', '[1].']
+    """
+    start = 0
+    for i, ch in enumerate(text):
+        if ch == " " and i > start:
+            yield text[start : i + 1]
+            start = i + 1
+    if start < len(text):
+        yield text[start:]
 
 
 @dataclass(frozen=True)

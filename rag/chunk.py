@@ -215,6 +215,7 @@ def chunk_article(article: Article, budget: int, overlap: int, count: CountToken
             title=article.title,
             source=article.source,
             sentences=sentence_ends(units, (a, b)),
+            url=article.url,
         )
         for n, (a, b) in enumerate(_pack(article.text, units, budget, overlap, count, check))
     ]

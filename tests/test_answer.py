@@ -6,7 +6,7 @@ import pytest
 
 from rag import RAG, Settings, Turn
 from rag.answer import REFUSAL, candidate_sentences, select_sentences
-from rag.errors import BadQuestion
+from rag.errors import BadQuestion, RagError
 from rag.retrieve import rrf_fuse, search_queries
 
 from .conftest import ARTICLES, CRUX_ARTICLE, as_written_before_sentence_vectors
@@ -77,13 +77,45 @@ def test_follow_up_uses_the_conversation(bundled_index):
     assert alone.query == "Who did he hold talks with there?"
 
 
-def test_retrieval_modes(bundled_index):
-    for mode in ("dense", "bm25"):
-        rag = type(bundled_index)(bundled_index.settings.replace(retrieval=mode), embedder=bundled_index.embedder)
-        answer = rag.ask("what did China say was the crux?")
-        side = [h.dense_rank if mode == "dense" else h.bm25_rank for h in answer.hits]
-        other = [h.bm25_rank if mode == "dense" else h.dense_rank for h in answer.hits]
-        assert all(r is not None for r in side) and all(r is None for r in other)
+def test_retrieval_mode_and_k_are_per_question(bundled_index):
+    data = bundled_index.data()
+    for mode, k in (("dense", 3), ("bm25", 2), ("hybrid", 7)):
+        answer = bundled_index.ask("what did China say was the crux?", top_k=k, retrieval=mode)
+        assert len(answer.hits) == k
+        dense = [h.dense_rank is not None for h in answer.hits]
+        bm25 = [h.bm25_rank is not None for h in answer.hits]
+        if mode != "hybrid":
+            assert all(dense if mode == "dense" else bm25) and not any(bm25 if mode == "dense" else dense)
+    assert bundled_index.data() is data  # one loaded index served every combination
+    with pytest.raises(RagError, match="retrieval='fuzzy'"):
+        bundled_index.ask("crux?", retrieval="fuzzy")
+    with pytest.raises(RagError, match="top_k=0"):
+        bundled_index.ask("crux?", top_k=0)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda q, a: [Turn(q, a)],
+        lambda q, a: [(q, a)],
+        lambda q, a: [[q, a]],
+        lambda q, a: [{"role": "user", "content": q}, {"role": "assistant", "content": a}],
+        lambda q, a: [{"role": "user", "content": [{"type": "text", "text": q}]},
+                      {"role": "assistant", "content": [{"type": "text", "text": a}]}],
+    ],
+    ids=["Turn", "tuple", "list", "openai", "content-parts"],
+)
+def test_history_in_every_common_shape(bundled_index, shape):
+    first = bundled_index.ask("Who is Hua Chunying?")
+    follow = bundled_index.ask("what did she say the US should revise?", shape(first.question, first.text))
+    assert follow.query.startswith("Who is Hua Chunying?")  # the conversation was used to search
+    assert follow.query == bundled_index.ask("what did she say the US should revise?", [Turn(first.question, first.text)]).query
+
+
+@pytest.mark.parametrize("bad", [["just a string"], [42], [("q", "a", "extra")], [{"content": "no role"}], [None]])
+def test_unusable_history_is_a_one_line_error(bundled_index, bad):
+    with pytest.raises(BadQuestion, match=r"history item 0 is a .*; give Turn objects"):
+        bundled_index.ask("what did she say?", bad)
 
 
 def test_bad_questions(bundled_index):

@@ -116,7 +116,10 @@ def test_benchmark_llm_configuration(llm, tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_LLM_MODEL", "extract")
     code = main(["--dataset", "bundled", "--limit", "2", "--llm", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c")])
     assert code == 0
-    modes = json.loads((tmp_path / "out" / "report.json").read_text())["datasets"]["bundled"]["modes"]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    modes = report["datasets"]["bundled"]["modes"]
     llm_entry = modes["hybrid + llm (extract)"]
-    assert llm_entry["answers[all]"]["llm_used"] == 1.0 and 0 <= llm_entry["answers[all]"]["contains_gold"] <= 1
+    rows = [r for r in report["datasets"]["bundled"]["per_question"] if r.get("llm_used") and "contains_gold" in r]
+    assert llm_entry["answers[all]"]["llm_used"] == 1.0 and len(rows) == llm_entry["answers[all]"]["n"]
+    assert llm_entry["answers[all]"]["contains_gold"] == round(sum(r["contains_gold"] for r in rows) / len(rows), 4)
     assert "hybrid + llm (extract)" in (tmp_path / "out" / "report.md").read_text()

@@ -13,7 +13,7 @@ from rag.chunk import chunk_sentences
 from rag.errors import DocumentNotFound, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from rag.index.dense import HNSW_EF_SEARCH, IVF_PROBE, FaissIndex, ivf_lists
 from rag.index.store import live_generation, writer_lock
-from rag.pipeline import plan_update
+from rag.index.library import plan_update
 from rag.schema import Article
 
 from .conftest import CRUX_ARTICLE, as_written_before_sentence_vectors
@@ -324,3 +324,34 @@ def test_bm25_search_matches_bm25s_retrieve(bundled_index):
         keep = expected[0] > 0
         assert np.allclose(scores, expected[0][keep]) and set(rows) == set(ids[0][keep])
     assert len(sparse.search("crux", 3)[1]) >= 1 and len(sparse.search("zebra", 3)[1]) == 0
+
+
+def test_the_manifest_records_the_vector_store_and_reading_follows_it(fresh_rag, corpus_copy):
+    from rag.index.vectors import STORES, VectorStore
+
+    fresh_rag.index([corpus_copy])
+    kind = fresh_rag.settings.vector_store
+    gen = live_generation(fresh_rag.settings.index_dir)
+    assert json.loads((gen / "manifest.json").read_text())["vector_store"] == kind
+    assert fresh_rag.stats().vector_store == kind and isinstance(fresh_rag.data().dense, VectorStore)
+    assert isinstance(fresh_rag.data().dense, STORES[kind])
+    # a reader with other settings still opens the store the manifest names, never the one it would build
+    other = "faiss" if kind == "milvus" else "milvus"
+    reader = RAG(fresh_rag.settings.replace(vector_store=other), embedder=fresh_rag.embedder)
+    assert isinstance(reader.data().dense, STORES[kind])
+    # an unknown store is reported as such, with a rebuild hint
+    manifest = json.loads((gen / "manifest.json").read_text())
+    (gen / "manifest.json").write_text(json.dumps({**manifest, "vector_store": "qdrant"}))
+    with pytest.raises(IndexCorrupt, match="qdrant"):
+        RAG(fresh_rag.settings, embedder=fresh_rag.embedder).data()
+
+
+def test_citations_link_to_the_article_url(tmp_path, embedder):
+    record = {"title": "Envoy visits Seoul", "url": "https://news.example/envoy",
+              "text": "The Chinese envoy visited Seoul on Monday for talks on the peninsula, officials said."}
+    (tmp_path / "feed.jsonl").write_text(json.dumps(record) + "\n")
+    rag = RAG(Settings(index_dir=tmp_path / "index"), embedder=embedder)
+    rag.index([tmp_path / "feed.jsonl"])
+    for reader in (rag, RAG(rag.settings, embedder=embedder)):  # as built, and as read back from disk
+        answer = reader.ask("When did the Chinese envoy visit Seoul?")
+        assert [c.url for c in answer.citations] == ["https://news.example/envoy"]

@@ -187,6 +187,17 @@ def choose_backend(backend: str, name: str = DEFAULT_MODEL) -> str:
     return "onnx-int8"
 
 
+def backend_label(backend: str, name: str = DEFAULT_MODEL) -> str:
+    """The backend `backend` resolves to for model `name`, with the int8 recipe number: vectors of two
+    labels differ (eval keys its cached indexes by it). E.g. "torch", "onnx", "onnx-int8-v3"."""
+    chosen = choose_backend(backend, name)
+    if chosen != "onnx-int8":
+        return chosen
+    from .onnx_backend import INT8_RECIPE
+
+    return f"{chosen}-v{INT8_RECIPE}"
+
+
 @lru_cache(maxsize=8)
 def load_embedder(name: str = DEFAULT_MODEL, backend: str = "auto", cache_dir: str = "") -> Embedder:
     """One instance per (model, backend) per process (loading costs seconds)."""

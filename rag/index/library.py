@@ -1,0 +1,302 @@
+"""The index lifecycle: open, update, remove, stats. `Library` owns one index folder.
+
+It wires load → clean → chunk → embed into the on-disk index. Reads reload automatically when another
+process has published a newer generation; writes hold the folder's lock and publish a new generation
+atomically. Answering questions is not its job (`pipeline.QA` does that over a `Library`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..chunk import chunk_article, embed_spans, token_counter
+from ..clean import clean_document
+from ..embed import Embedder, embed_all_with_spans, load_embedder, pools_spans
+from ..errors import BadDocument, DocumentNotFound, IndexCorrupt, IndexMismatch, IndexNotFound, RagError
+from ..load import load_paths
+from ..schema import Article, Chunk, IndexReport, IndexStats, Problem
+from ..settings import Settings
+from .sentences import SentenceVectors, quantize
+from .sparse import BM25Index
+from .store import FORMAT_VERSION, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
+from .vectors import build_store
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+Known = tuple[np.ndarray, "np.ndarray | None"]  # a chunk text's vector and its sentences' int8 codes
+
+
+@dataclass(frozen=True)
+class Embedded:
+    chunks: tuple[Chunk, ...]
+    vectors: np.ndarray  # row per chunk
+    sentence_codes: list[np.ndarray] | None  # int8 codes per chunk; None when the embedder cannot pool sentences
+    embedded: int  # how many chunk texts went through the model (the rest were known)
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    add: tuple[Article, ...]  # new or changed articles (to chunk and embed)
+    drop: frozenset[str]  # doc ids whose old chunks go (changed or removed)
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    duplicates: tuple[str, ...]
+
+
+def plan_update(existing: Sequence[Article], incoming: Sequence[Article]) -> UpdatePlan:
+    """Decide what an index call changes: same id + same text → unchanged; same id + new text → updated;
+    text already stored under another id (or earlier in this batch) → duplicate, stored once."""
+    by_id = {a.doc_id: a for a in existing}
+    owner = {a.content_hash: a.doc_id for a in existing}
+    add, updated, unchanged, duplicates, drop = [], [], [], [], set()
+    for article in incoming:
+        old = by_id.get(article.doc_id)
+        if old is not None and old.content_hash == article.content_hash:
+            unchanged.append(article.doc_id)
+            continue
+        holder = owner.get(article.content_hash)
+        if holder is not None and holder != article.doc_id:
+            duplicates.append(f"{article.source} (same text as {holder})")
+            continue
+        if old is not None:
+            updated.append(article.doc_id)
+            drop.add(article.doc_id)
+            owner.pop(old.content_hash, None)
+        add.append(article)
+        by_id[article.doc_id] = article
+        owner[article.content_hash] = article.doc_id
+    return UpdatePlan(tuple(add), frozenset(drop), tuple(updated), tuple(unchanged), tuple(duplicates))
+
+
+def check_index_dir(folder: Path) -> None:
+    """`RagError` when the index folder cannot be one (a file, or under a file)."""
+    for place in (folder, *folder.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise RagError(f"the index folder {folder} is not a folder ({place} is a file); choose another --index-dir")
+            return
+
+
+class Library:
+    """The articles of one index folder: what is indexed, and adding, updating and removing them."""
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        check_index_dir(self.settings.index_dir)
+        self._embedder = embedder
+        self._data: IndexData | None = None
+        self._generation: str = ""
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                s = self.settings
+                self._embedder = load_embedder(s.model, s.embed_backend, s.cache_dir)
+            return self._embedder
+
+    # ---- reading -------------------------------------------------------------------------------
+    def data(self) -> IndexData:
+        """The live index, reloaded if a newer generation was published since the last read."""
+        folder = self.settings.index_dir
+        with self._lock:
+            generation = live_generation(folder).name
+            if self._data is None or generation != self._generation:
+                self._data = read_index(folder, self._build_settings())
+                self._generation = generation
+            return self._data
+
+    def exists(self) -> bool:
+        try:
+            live_generation(self.settings.index_dir)
+        except IndexNotFound:
+            return False
+        return True
+
+    def stats(self) -> IndexStats:
+        data = self.data()
+        m = data.manifest
+        return IndexStats(
+            path=str(self.settings.index_dir),
+            articles=m.articles,
+            chunks=m.chunks,
+            model=m.model,
+            dimension=m.dimension,
+            chunk_tokens=m.chunk_tokens,
+            chunk_overlap=m.chunk_overlap,
+            format_version=m.format_version,
+            documents=tuple((a.doc_id, a.title) for a in data.articles),
+            sentence_vectors=len(data.sentences.codes) if data.sentences is not None else 0,
+            vector_store=m.vector_store,
+        )
+
+    def article(self, doc_id: str) -> Article:
+        for article in self.data().articles:
+            if article.doc_id == doc_id:
+                return article
+        raise DocumentNotFound(f"no article {doc_id!r} in {self.settings.index_dir}; see `python -m rag stats`")
+
+    # ---- writing -------------------------------------------------------------------------------
+    def update(self, paths: Iterable[str | Path], rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
+        """Add or update the articles under `paths`; unchanged ones are not embedded again."""
+        loaded = load_paths(paths)
+        problems = list(loaded.problems)
+        articles = []
+        for doc in loaded.documents:
+            try:
+                articles.append(clean_document(doc))
+            except BadDocument as e:
+                problems.append(Problem(doc.source, str(e).split(": ", 1)[-1]))
+        with writer_lock(self.settings.index_dir):
+            live = self._readable(for_rebuild=rebuild)
+            existing = None if rebuild else live
+            plan = plan_update(existing.articles if existing else (), articles)
+            report = IndexReport(
+                added=tuple(a.doc_id for a in plan.add if a.doc_id not in plan.updated),
+                updated=plan.updated,
+                unchanged=plan.unchanged,
+                duplicates=plan.duplicates,
+                problems=tuple(problems),
+            )
+            if not plan.add:  # nothing new: never publish (an empty first index would hide the default corpus)
+                return report
+            # Vectors already in the live index are reused by chunk text (a rebuild or an edited article
+            # re-embeds only the chunks whose text changed, or that have no sentence vectors yet).
+            stored = live.dense.vectors() if live else None  # read once: a Milvus read is a full query
+            known = _vectors_by_text(live, stored) if live and stored is not None else {}
+            new = self._chunk_and_embed(plan.add, known, progress)
+            self._publish(existing, stored if existing else None, plan.drop, plan.add, new, progress)
+        return dataclasses.replace(report, chunks_embedded=new.embedded)
+
+    def _readable(self, for_rebuild: bool) -> IndexData | None:
+        """The live index; None when there is none, or when a rebuild replaces one it cannot use."""
+        if not self.exists():
+            return None
+        try:
+            return self.data()
+        except (IndexMismatch, IndexCorrupt):
+            if for_rebuild:
+                return None
+            raise
+
+    def remove(self, doc_ids: Sequence[str]) -> IndexReport:
+        live_generation(self.settings.index_dir)  # no index: say so before creating a lock file
+        with writer_lock(self.settings.index_dir):
+            data = self.data()
+            known = {a.doc_id for a in data.articles}
+            missing = [d for d in doc_ids if d not in known]
+            if missing:
+                raise DocumentNotFound(
+                    f"no article {', '.join(map(repr, missing))} in {self.settings.index_dir}; "
+                    "list ids with `python -m rag stats`"
+                )
+            empty = Embedded((), np.zeros((0, data.manifest.dimension), np.float32), [], 0)
+            self._publish(data, data.dense.vectors(), frozenset(doc_ids), (), empty, None)
+        return IndexReport(removed=tuple(doc_ids))
+
+    def _chunk_and_embed(
+        self, articles: Sequence[Article], known: dict[str, Known], progress: Progress | None
+    ) -> Embedded:
+        """Chunks of the articles with their vectors and sentence vectors; only chunks whose text is not
+        `known` (with sentence vectors, when the embedder can pool them) are embedded."""
+        s = self.settings
+        count = token_counter(s.encoding)
+        fits = getattr(self.embedder, "fits", None)
+        chunks = [c for a in articles for c in chunk_article(a, s.chunk_tokens, s.chunk_overlap, count, fits)]
+        texts = [c.embed_text() for c in chunks]
+        pooling = pools_spans(self.embedder)
+        spans = {t: embed_spans(c) for t, c in zip(texts, chunks)}
+        missing = sorted({t for t in texts if t not in known or (pooling and known[t][1] is None)})
+        report = (lambda done, total: progress("embedding", done, total)) if progress else None
+        vectors, parts = embed_all_with_spans(self.embedder, missing, [spans[t] for t in missing], s.batch_size, report)
+        codes = [quantize(p) for p in parts] if parts is not None else [None] * len(missing)
+        fresh = dict(zip(missing, zip(vectors, codes)))
+        got = [fresh[t] if t in fresh else known[t] for t in texts]
+        sentence_codes = [c for _, c in got]
+        complete = pooling and all(c is not None for c in sentence_codes)
+        return Embedded(
+            tuple(chunks),
+            np.array([v for v, _ in got], dtype=np.float32).reshape(len(texts), self.embedder.dimension),
+            sentence_codes if complete else None,  # type: ignore[arg-type]
+            len(missing),
+        )
+
+    def _publish(
+        self,
+        old: IndexData | None,
+        stored: np.ndarray | None,  # old's vectors, row-aligned with old.chunks
+        drop: frozenset[str],
+        add: Sequence[Article],
+        new: Embedded,
+        progress: Progress | None,
+    ) -> None:
+        if progress:
+            progress("saving", 0, 1)
+        articles = [a for a in (old.articles if old else ()) if a.doc_id not in drop] + list(add)
+        keep_rows = [i for i, c in enumerate(old.chunks) if c.doc_id not in drop] if old else []
+        chunks = [old.chunks[i] for i in keep_rows] + list(new.chunks) if old else list(new.chunks)
+        dimension = self.embedder.dimension
+        old_vectors = stored[keep_rows] if old and stored is not None else np.zeros((0, dimension), np.float32)
+        vectors = np.vstack([old_vectors, new.vectors]) if len(new.vectors) else old_vectors
+        sentences = _carried_sentences(old, keep_rows, new, dimension)
+        s = self.settings
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            model=s.model,
+            dimension=dimension,
+            encoding=s.encoding,
+            chunk_tokens=s.chunk_tokens,
+            chunk_overlap=s.chunk_overlap,
+            articles=len(articles),
+            chunks=len(chunks),
+            updated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            vector_store=s.vector_store,
+        )
+        data = IndexData(
+            manifest,
+            tuple(articles),
+            tuple(chunks),
+            build_store(s.vector_store, vectors, dimension, s),
+            BM25Index.build([c.embed_text() for c in chunks]),
+            sentences,
+        )
+        write_index(s.index_dir, data)
+        if progress:
+            progress("saving", 1, 1)
+
+    def _build_settings(self) -> dict[str, object]:
+        s = self.settings
+        return {"model": s.model, "encoding": s.encoding, "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap}
+
+
+def _vectors_by_text(data: IndexData, vectors: np.ndarray) -> dict[str, Known]:
+    """Stored vector and sentence codes per chunk text (the embedded text is the content key: same text,
+    same vectors)."""
+    sentences = data.sentences
+    return {
+        c.embed_text(): (vectors[i], sentences.codes_of(i) if sentences is not None else None)  # views: read if reused
+        for i, c in enumerate(data.chunks)
+    }
+
+
+def _carried_sentences(
+    old: IndexData | None, keep_rows: Sequence[int], new: Embedded, dimension: int
+) -> SentenceVectors | None:
+    """Sentence vectors of the kept old chunks then the new ones; None unless every chunk has them."""
+    if new.sentence_codes is None and new.chunks:
+        return None
+    kept: list[np.ndarray] = []
+    if keep_rows:
+        if old is None or old.sentences is None:
+            return None
+        kept = [old.sentences.codes_of(i) for i in keep_rows]
+    return SentenceVectors.build(kept + list(new.sentence_codes or ()), dimension)
