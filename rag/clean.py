@@ -140,6 +140,51 @@ def extract_html(html: str) -> tuple[CleanPage, str, str]:
     return page, extracted.url or "", extracted.date or ""
 
 
+def markdown_to_text(markdown: str) -> tuple[str, str]:
+    """(first top-level heading, plain text) of a Markdown page, parsed by markdown-it: one block per
+    line, list items as "• " bullets (also inside quotes), emphasis, link and code markers dropped
+    (link and code text kept), images and raw HTML dropped.
+
+    >>> markdown_to_text("# Talks end\\n\\n> - Seoul **walks out**\\n\\nA [deal](http://x) was *not* reached.")
+    ('Talks end', '• Seoul walks out\\n\\nA deal was not reached.')
+    """
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    headline, blocks, in_item, heading = "", [], 0, ""
+    for token in tokens:
+        if token.type == "list_item_open":
+            in_item += 1
+        elif token.type == "list_item_close":
+            in_item -= 1
+        elif token.type == "heading_open":
+            heading = token.tag
+        elif token.type == "heading_close":
+            heading = ""
+        elif token.type == "inline":
+            line = " ".join(_inline_text(token.children or []).split())
+            if not line:
+                continue
+            if heading == "h1" and not headline:
+                headline = line
+            else:
+                blocks.append(f"• {line}" if in_item and not heading else line)
+        elif token.type in ("fence", "code_block"):
+            blocks.append(token.content.strip())
+    return headline, "\n\n".join(b for b in blocks if b)
+
+
+def _inline_text(children) -> str:  # type: ignore[no-untyped-def]
+    """The words of a Markdown inline run: text and code kept, markers, images and raw HTML dropped."""
+    parts = []
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return "".join(parts)
+
+
 def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
 
@@ -157,11 +202,14 @@ def make_doc_id(key: str, name: str) -> str:
 def clean_document(doc: Document) -> Article:
     """`Document` → `Article`; raises `BadDocument` when no article text is left."""
     url, date = doc.url, doc.date
-    if doc.is_html:
+    if doc.markup == "html":
         page, page_url, page_date = extract_html(doc.raw)
         url, date = url or page_url, date or page_date
         if doc.title:
             page = CleanPage(doc.title, page.text)
+    elif doc.markup == "markdown":
+        headline, text = markdown_to_text(doc.raw)
+        page = clean_page(text, known_title=doc.title or headline)
     else:
         page = clean_page(doc.raw, known_title=doc.title)
     if not page.text.strip():

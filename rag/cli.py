@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="python -m rag", description="Question answering over news articles.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.set_defaults(subparsers=sub.choices)  # so a bad option is reported with its command's usage
 
     p = sub.add_parser("index", parents=[common], help="add or update articles (files, folders, .jsonl feeds)")
     p.add_argument("paths", nargs="+", help=".txt/.md/.html/.json/.jsonl files or folders")
@@ -43,8 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parsed arguments; an unknown option is reported with the usage of the command it was given to."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        args.subparsers[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         settings = Settings.from_env(
@@ -53,10 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             embed_backend=args.embed_backend,
             chunk_tokens=args.chunk_tokens,
             chunk_overlap=args.chunk_overlap,
-            top_k=getattr(args, "top_k", None),
-            retrieval=getattr(args, "retrieval", None),
         )
-        return COMMANDS[args.command](args, settings)
+        code = COMMANDS[args.command](args, settings)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        return code
+    except BrokenPipeError:  # e.g. `python -m rag stats | head -1`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 141  # 128 + SIGPIPE, as shell tools exit
     except RagError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -93,7 +106,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .pipeline import open_rag
     from .render import answer_to_text
 
-    answer = open_rag(settings).ask(args.question)
+    answer = open_rag(settings).ask(args.question, top_k=args.top_k, retrieval=args.retrieval)
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else answer_to_text(answer))
     return 0
 

@@ -12,9 +12,10 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .schema import Document, Loaded, Problem
+from .schema import Document, Loaded, Markup, Problem
 
-TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+TEXT_SUFFIXES = (".txt", *MARKDOWN_SUFFIXES)
 HTML_SUFFIXES = (".html", ".htm")
 JSON_SUFFIXES = (".json", ".jsonl")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES
@@ -82,7 +83,18 @@ def load_file(path: Path, max_bytes: int, problems: list[Problem]) -> list[Docum
     path = shown
     if suffix in JSON_SUFFIXES:
         return _records_to_documents(_parse_records(text, suffix, str(path), problems), key, str(path), problems)
-    return [Document(key=key, source=str(path), raw=text, is_html=suffix in HTML_SUFFIXES)]
+    return [Document(key=key, source=str(path), raw=text, markup=markup_of(suffix))]
+
+
+def markup_of(suffix: str) -> Markup:
+    """How a file's text is marked up, by its suffix.
+
+    >>> markup_of(".md"), markup_of(".htm"), markup_of(".txt")
+    ('markdown', 'html', 'text')
+    """
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    return "markdown" if suffix in MARKDOWN_SUFFIXES else "text"
 
 
 def _display_path(path: Path) -> Path:
@@ -171,7 +183,7 @@ def _records_to_documents(
                 key=url or f"{key}#{label}",
                 source=url or where,
                 raw=text,
-                is_html=_looks_like_html(text),
+                markup="html" if _looks_like_html(text) else "text",
                 title=_field(record, TITLE_FIELDS),
                 url=url,
                 date=_field(record, DATE_FIELDS),

@@ -44,10 +44,54 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert out.stderr.strip().startswith("error: no index at") and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     out = run("ask", "  ", "--index-dir", str(tmp_path / "nowhere"), env_extra={"RAG_CORPUS_DIR": str(tmp_path / "no")})
-    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.returncode == 1 and out.stderr.startswith("error: no index at") and "Traceback" not in out.stderr
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_command_has_help(command):
     out = run(command, "--help")
     assert out.returncode == 0 and "usage: python -m rag " + command in out.stdout
+
+
+def test_a_missing_index_folder_is_reported_not_filled_with_samples(tmp_path):
+    typo = tmp_path / "typo"
+    out = run("ask", "--index-dir", str(typo), "what did China say was the crux?")
+    assert out.returncode == 1 and out.stderr.strip() == (
+        f"error: no index at {typo}; build one with `python -m rag index --index-dir {typo} <your article folders>`"
+    )
+    assert not typo.exists()
+    out = run("remove", "--index-dir", str(typo), "some-doc")
+    assert out.returncode == 1 and out.stderr.startswith("error: no index at") and not typo.exists()  # no .lock left
+
+
+def test_an_index_dir_that_is_a_file_is_a_one_line_error(tmp_path):
+    afile = tmp_path / "passwd"
+    afile.write_text("root:x:0:0\n")
+    for command in (["stats"], ["ask", "crux?"], ["index", str(tmp_path)], ["remove", "x"]):
+        out = run(*command, "--index-dir", str(afile))
+        assert out.returncode == 1, command
+        assert out.stderr == f"error: the index folder {afile} is not a folder ({afile} is a file); choose another --index-dir\n"
+    assert afile.read_text() == "root:x:0:0\n"
+
+
+def test_output_into_a_closed_pipe_is_quiet(tmp_path, corpus_copy):
+    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "idx")}
+    assert run("index", str(corpus_copy), env_extra=env).returncode == 0
+    for reader in ("head -1", "true"):  # `true` exits before reading: every write meets a closed pipe
+        shell = f"{sys.executable} -m rag stats | {reader}"
+        out = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+        assert out.stderr == "", reader
+    assert out.stdout == "" and run("stats", env_extra=env).stdout.startswith(f"{tmp_path / 'idx'}: 2 articles")
+
+
+def test_an_unknown_option_shows_its_commands_usage():
+    out = run("ask", "--bogus", "crux?")
+    assert out.returncode == 2
+    assert out.stderr.startswith("usage: python -m rag ask ") and "unrecognized arguments: --bogus" in out.stderr
+
+
+def test_ask_takes_k_and_the_retrieval_mode(tmp_path, corpus_copy):
+    env = {"RAG_INDEX_DIR": str(tmp_path / "idx")}
+    assert run("index", str(corpus_copy), env_extra=env).returncode == 0
+    result = json.loads(run("ask", "--json", "-k", "2", "--retrieval", "bm25", "crux?", env_extra=env).stdout)
+    assert len(result["hits"]) == 2 and all(h["dense_rank"] is None for h in result["hits"])

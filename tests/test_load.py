@@ -20,6 +20,32 @@ def test_text_and_markdown(tmp_path):
     assert (article.title, article.text) == ("Talks go on", BODY)
 
 
+def test_markdown_structure_is_read_not_kept_as_markers(tmp_path, embedder):
+    page = (
+        "# Envoy in Seoul for peninsula talks\n\n"
+        "> - Beijing calls **mutual trust** the key\n> - Talks held by [video link](https://x.example/v)\n\n"
+        "![photo](p.jpg)\n\n"
+        "The **Chinese** envoy met *South Korean* officials on Monday, the `foreign ministry` said.\n\n"
+        "## Background\n\n"
+        "1. Trade was discussed.\n2. So was security.\n"
+    )
+    (tmp_path / "story.md").write_text(page)
+    article = clean_document(load_paths([tmp_path / "story.md"]).documents[0])
+    assert article.title == "Envoy in Seoul for peninsula talks"
+    assert article.text == (
+        "• Beijing calls mutual trust the key\n\n• Talks held by video link\n\n"
+        "The Chinese envoy met South Korean officials on Monday, the foreign ministry said.\n\n"
+        "• Trade was discussed.\n\n• So was security."
+    )
+    from rag import RAG, Settings
+
+    rag = RAG(Settings(index_dir=tmp_path / "index"), embedder=embedder)
+    rag.index([tmp_path / "story.md"])
+    answer = rag.ask("Who did the Chinese envoy meet on Monday?")
+    assert "**" not in answer.text and "South Korean officials" in answer.text
+    assert answer.citations[0].title == "Envoy in Seoul for peninsula talks"
+
+
 def test_html_main_text_and_metadata(tmp_path):
     page = f"""<html><head><title>Big News</title><link rel="canonical" href="https://news.example/a">
     <meta property="article:published_time" content="2024-02-23"></head><body>
