@@ -62,11 +62,14 @@ def server(tmp_path_factory):
 
 def test_password_from_the_environment_guards_the_app(tmp_path):
     from gradio_client import Client
+    from gradio_client.exceptions import AuthenticationError
 
     proc, url = _start_app(tmp_path, {"RAG_APP_PASSWORD": "s3cret-pass", "RAG_APP_USER": "editor"})
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(url, verbose=False).predict("crux?", 5, "hybrid", api_name="/ask")
+        with pytest.raises(ValueError, match="Could not login"):  # a wrong password is refused too
+            Client(url, auth=("editor", "wrong-pass"), verbose=False)
         result = Client(url, auth=("editor", "s3cret-pass"), verbose=False).predict(
             "what did China say was the crux?", 5, "hybrid", api_name="/ask"
         )
@@ -89,6 +92,23 @@ def test_api_returns_the_structured_answer(server):
     assert refused["refused"] is True and refused["citations"] == []
     bad = client.predict("   ", 5, "hybrid", api_name="/ask")
     assert "empty" in bad["error"]
+
+
+def test_start_up_log_is_quiet_and_the_header_follows_the_index(server, embedder, tmp_path):
+    from gradio_client import Client
+
+    from rag import RAG, Settings
+
+    url, tmp = server
+    log = (tmp / "app.log").read_text()
+    assert f"running on {url}" in log
+    for noise in ("share=True", "AVX512", "HTTP Request", "Traceback"):
+        assert noise not in log, noise
+    # another process adds an article; the header a page load shows counts it
+    story = tmp_path / "story.txt"
+    story.write_text("Envoy visits Seoul\n\nThe Chinese envoy visited Seoul on Monday for talks, officials said.")
+    RAG(Settings(index_dir=tmp / "index"), embedder=embedder).index([story])
+    assert "3 articles" in Client(url, verbose=False).predict(api_name="/stats")
 
 
 def test_binds_to_loopback_only(server):
@@ -130,6 +150,17 @@ def test_browser_asks_the_crux_question(server, tmp_path):
         marked = page.inner_text("#sources mark")
         assert "lack of trust between Washington and Pyongyang" in marked
         assert page.is_visible("#src-1")
+        # the full article opens inside its own scrolling panel, not as a page several screens long
+        page.click("#open-article input")
+        page.click("li[role=option] >> nth=0")
+        page.wait_for_selector("#article mark", timeout=30_000)
+        panels = [page.eval_on_selector(p, "e => e.getBoundingClientRect().height") for p in ("#article", "#sources")]
+        height = page.evaluate("document.documentElement.scrollHeight")
+        assert max(panels) <= 600 and height < 1600, (panels, height)  # before: 3,700 px
+        # clearing the chat clears the sources and the opened article too
+        page.click("#chat button[aria-label='Clear']")
+        page.wait_for_function("!document.querySelector('#sources').innerText.includes('lack of trust')", timeout=30_000)
+        assert "lack of trust" not in page.inner_text("#article")
         page.screenshot(path=str(tmp_path / "crux.png"), full_page=True)
         print(f"\nbrowser: first visible text {first_text * 1000:.0f} ms, full answer {full * 1000:.0f} ms")
         browser.close()
@@ -145,6 +176,8 @@ def test_twenty_concurrent_users(server):
     url, _ = server
     questions = ["what did China say was the crux?", "Who is Hua Chunying?"]
 
+    alone = {q: Client(url, verbose=False).predict(q, 5, "hybrid", api_name="/ask") for q in questions}
+
     def user(n: int) -> list[float]:
         client = Client(url, verbose=False)
         times = []
@@ -152,7 +185,8 @@ def test_twenty_concurrent_users(server):
             started = time.monotonic()
             result = client.predict(q, 5, "hybrid", api_name="/ask")
             times.append(time.monotonic() - started)
-            assert "error" not in result and result["citations"], result
+            # under load each user gets the answer to their own question, as one user alone does
+            assert result["question"] == q and result["text"] == alone[q]["text"], result
         return times
 
     started = time.monotonic()
@@ -161,7 +195,6 @@ def test_twenty_concurrent_users(server):
     wall = time.monotonic() - started
     p95 = latencies[int(0.95 * len(latencies)) - 1]
     print(f"\nload: 20 users x 2 asks in {wall:.1f} s = {len(latencies) / wall:.1f} answers/s, p95 {p95 * 1000:.0f} ms")
-    assert len(latencies) == 40
 
 
 def test_uploads_are_checked_and_stored_safely(tmp_path, monkeypatch, embedder):
@@ -170,7 +203,6 @@ def test_uploads_are_checked_and_stored_safely(tmp_path, monkeypatch, embedder):
 
     monkeypatch.setattr(app, "UPLOAD_DIR", tmp_path / "uploads")
     chat = app.ChatApp(Settings(index_dir=tmp_path / "index", corpus_dir=ARTICLES))
-    chat.rags[(5, "hybrid")] = app.RAG(chat.base, embedder=embedder)
     incoming = tmp_path / "incoming"
     incoming.mkdir()
     good = incoming / "new story.txt"
@@ -179,23 +211,24 @@ def test_uploads_are_checked_and_stored_safely(tmp_path, monkeypatch, embedder):
     binary.write_bytes(b"\x00\x01\x02binary")
     exe = incoming / "tool.exe"
     exe.write_bytes(b"MZ")
-    message, stats = chat.upload([str(good), str(binary), str(exe)], progress=lambda *a, **k: None)
+    assert "2 articles" in chat.stats_line()
+    message, stats, file_list = chat.upload([str(good), str(binary), str(exe)], progress=lambda *a, **k: None)
     assert message.startswith("1 added") and "fake.txt: binary file" in message and "tool.exe: only" in message
-    assert "3 articles" in stats
+    assert "3 articles" in stats and "3 articles" in chat.stats_line()  # the header a page reload shows
+    assert file_list is None  # the upload list is emptied once indexed
     assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["fake.txt", "new_story.txt"]
     assert app.safe_name("../../etc/passwd") == "passwd" and app.safe_name("..\\..\\x.txt") == "x.txt"
     assert app.safe_name(".hidden.json") == "hidden.json"
-    before = chat.rag(5, "hybrid").stats()
-    message, _ = chat.upload([str(binary)], progress=lambda *a, **k: None)
-    assert "binary file" in message and chat.rag(5, "hybrid").stats() == before  # nothing indexed is lost
+    before = chat.rag.stats()
+    message, _, _ = chat.upload([str(binary)], progress=lambda *a, **k: None)
+    assert "binary file" in message and chat.rag.stats() == before  # nothing indexed is lost
 
 
 def test_chat_streams_then_opens_the_cited_article(tmp_path, embedder):
     import app
-    from rag import Settings
+    from rag import Settings, Turn, as_turns
 
     chat = app.ChatApp(Settings(index_dir=tmp_path / "index", corpus_dir=ARTICLES))
-    chat.rags[(5, "hybrid")] = app.RAG(chat.base, embedder=embedder)
     updates = list(chat.respond("what did China say was the crux?", [], 5, "hybrid", {}))
     assert len(updates) > 5  # a placeholder, then word-by-word text, then the final answer
     partial = [u[0][-1]["content"] for u in updates[1:-1]]
@@ -205,6 +238,37 @@ def test_chat_streams_then_opens_the_cited_article(tmp_path, embedder):
     page = chat.open_article("1", state)
     marked = page.split("<mark>")[1].split("</mark>")[0]
     assert "lack of trust between Washington and Pyongyang" in marked
-    assert page.startswith("<h3>China and US agree to keep communication open over Korean peninsula</h3>")
+    assert page.startswith('<div class="panel-scroll"><h3>China and US agree to keep communication open over Korean peninsula</h3>')
+    # the chat's messages reach `ask_stream` as the conversation so far
+    seen, real = [], chat.rag.ask_stream
+    chat.rag.ask_stream = lambda q, h, **kw: seen.append((q, h)) or real(q, h, **kw)
     follow = list(chat.respond("Who did he meet by video link?", history, 5, "hybrid", state))[-1]
-    assert len(follow[0]) == 4
+    assert [m["role"] for m in follow[0]] == ["user", "assistant"] * 2
+    assert as_turns(seen[0][1]) == (Turn("what did China say was the crux?", history[-1]["content"]),)
+
+
+def test_chat_options_clear_and_blank_questions(tmp_path, embedder):
+    import app
+    from rag import Settings
+
+    chat = app.ChatApp(Settings(index_dir=tmp_path / "index", corpus_dir=ARTICLES))
+    data = chat.rag.data()
+    # k and the retrieval mode are per question: one loaded index serves every combination
+    answer = chat.ask_api("what did China say was the crux?", 2, "bm25")
+    assert len(answer["hits"]) == 2 and all(h["dense_rank"] is None and h["bm25_rank"] for h in answer["hits"])
+    assert len(chat.ask_api("what did China say was the crux?", 7, "dense")["hits"]) == 7
+    assert chat.rag.data() is data
+    # a blank question adds no bubble and keeps the conversation as it was
+    before = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    updates = list(chat.respond("   ", before, 5, "hybrid", {"citations": [1]}))
+    assert len(updates) == 1 and updates[0][0] == before
+    # clearing the chat empties the sources, the article list, the opened article and the citations
+    sources, pick, article, state = chat.clear()
+    assert sources == "" and article == "" and state == {} and pick["choices"] == [] and pick["value"] is None
+
+
+def test_idle_queue_polls_calmly():
+    import app
+
+    ui = app.calm_queue(app.gr.Blocks().queue())
+    assert ui._queue.sleep_when_free >= app.IDLE_POLL_S >= 0.01  # Gradio's own: 1 ms (7.7% of a core idle)
