@@ -187,6 +187,9 @@ def export(folder: Path, target: Path) -> None:
         def forward(self, input_ids, attention_mask):  # type: ignore[no-untyped-def]
             return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a one-off "Loading weights" bar of a local file: noise at start-up
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
