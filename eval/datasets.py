@@ -7,6 +7,7 @@ Each loader returns a `Dataset`: questions with gold answers / gold documents, a
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from dataclasses import dataclass, field
@@ -15,6 +16,9 @@ from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_QA = ROOT / "eval" / "data" / "bundled_qa.jsonl"
+# Unanswerable questions written after the refusal threshold was set, never used to set it: off-topic ones,
+# and on-topic ones the bundled articles do not answer ("What is the population of Pyongyang?").
+HELDOUT_UNANSWERABLE = ROOT / "eval" / "data" / "unanswerable_heldout.jsonl"
 DEV_LAST_WEEK = "20230407"  # RealTimeQA: weeks up to this one are the development split
 
 
@@ -69,6 +73,18 @@ def bundled(_: Path) -> Dataset:
             )
         )
     return Dataset("bundled", tuple(questions), corpus_dir=ROOT / "data" / "articles")
+
+
+def heldout_refusal(root: Path) -> Dataset:
+    """Refusal on held-out questions: per kind (split "on-topic" / "off-topic"), the bundled set's answerable
+    questions plus that kind's held-out unanswerable ones, so each split has its own precision and recall."""
+    answerable = [q for q in bundled(root).questions if q.answers]
+    questions = []
+    for row in _jsonl(HELDOUT_UNANSWERABLE):
+        questions.append(Question(id=row["id"], question=row["question"], split=row["kind"]))
+    for kind in sorted({q.split for q in questions}):
+        questions += [dataclasses.replace(q, id=f"{q.id}@{kind}", split=kind) for q in answerable]
+    return Dataset("heldout-refusal", tuple(questions), corpus_dir=ROOT / "data" / "articles")
 
 
 def scifact(root: Path) -> Dataset:
@@ -140,4 +156,10 @@ def realtimeqa(root: Path) -> Dataset:
     )
 
 
-LOADERS = {"bundled": bundled, "scifact": scifact, "squad": squad, "realtimeqa": realtimeqa}
+LOADERS = {
+    "bundled": bundled,
+    "heldout-refusal": heldout_refusal,
+    "scifact": scifact,
+    "squad": squad,
+    "realtimeqa": realtimeqa,
+}

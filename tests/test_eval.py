@@ -70,7 +70,7 @@ def test_squad_scores_reproduce_the_official_scorer(system):
 
 
 def test_fast_benchmark_run(tmp_path, capsys):
-    datasets = ["bundled"] + (["scifact", "squad", "realtimeqa"] if DEFAULT_DATASETS_DIR.is_dir() else [])
+    datasets = ["bundled", "heldout-refusal"] + (["scifact", "squad", "realtimeqa"] if DEFAULT_DATASETS_DIR.is_dir() else [])
     args = [a for d in datasets for a in ("--dataset", d)]
     code = main(args + ["--limit", "2", "--answer-limit", "4", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
     assert code == 0
@@ -87,7 +87,12 @@ def test_fast_benchmark_run(tmp_path, capsys):
     assert hybrid["answers[all]"]["contains_gold"] == round(sum(r["contains_gold"] for r in rows) / len(rows), 4)
     assert hybrid["retrieval[all]"]["recall@5"] >= 0.9  # three easy questions, two short articles
     assert hybrid["ask_latency"]["p50_ms"] > 0 and "| hybrid | all |" in markdown
-    for name in datasets[1:]:
+    heldout = report["datasets"]["heldout-refusal"]["modes"]["hybrid"]
+    for kind in ("on-topic", "off-topic"):  # 2 held-out unanswerable questions of each kind, beside answerable ones
+        rows = [r for r in report["datasets"]["heldout-refusal"]["per_question"] if r.get("split") == kind and "refused" in r]
+        assert heldout[f"refusal[{kind}]"]["unanswerable"] == sum(r["unanswerable"] for r in rows) == 2
+        assert heldout[f"refusal[{kind}]"]["refused"] == sum(r["refused"] for r in rows)
+    for name in datasets[2:]:
         result = report["datasets"][name]
         assert result["questions"] > 0 and result["index"]["chunks"] > 0, name
         label, section = next((k, v) for k, v in result["modes"]["hybrid"].items() if k.startswith("retrieval["))
