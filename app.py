@@ -16,7 +16,16 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag import RETRIEVAL_MODES, SUPPORTED_SUFFIXES, Answer, RagError, Settings, answer_to_html, article_to_html, open_rag
+from rag import (
+    RETRIEVAL_MODES,
+    SUPPORTED_SUFFIXES,
+    Answer,
+    RagError,
+    Settings,
+    answer_to_html,
+    article_to_html,
+    open_rag,
+)
 
 log = logging.getLogger("app")
 UPLOAD_DIR = Path(os.environ.get("RAG_UPLOAD_DIR", Path(__file__).resolve().parent / "uploads"))

@@ -1,4 +1,5 @@
-"""The composing module: questions → retrieve → answer, over a `Library` (load → clean → chunk → embed → index).
+"""The composing module: question → retrieve → answer, over a `Library` (load → clean → chunk → embed →
+index).
 
 `QA` answers questions over one `Library`; per-question options (how many passages, which retriever) are
 arguments of `ask`, so one loaded index serves them all. `RAG` is the one-object convenience: a `Library`
@@ -57,7 +58,8 @@ def _message_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content if isinstance(p, (dict, str)))
+        parts = [p for p in content if isinstance(p, (dict, str))]
+        return " ".join(p.get("text", "") if isinstance(p, dict) else p for p in parts)
     return ""
 
 
@@ -172,7 +174,9 @@ class RAG:
     def embedder(self) -> Embedder:
         return self.library.embedder
 
-    def index(self, paths: Iterable[str | Path], rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
+    def index(
+        self, paths: Iterable[str | Path], rebuild: bool = False, progress: Progress | None = None
+    ) -> IndexReport:
         return self.library.update(paths, rebuild, progress)
 
     def remove(self, doc_ids: Sequence[str]) -> IndexReport:

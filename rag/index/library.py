@@ -81,7 +81,9 @@ def check_index_dir(folder: Path) -> None:
     for place in (folder, *folder.parents):
         if place.exists():
             if not place.is_dir():
-                raise RagError(f"the index folder {folder} is not a folder ({place} is a file); choose another --index-dir")
+                raise RagError(
+                    f"the index folder {folder} is not a folder ({place} is a file); choose another --index-dir"
+                )
             return
 
 
@@ -146,7 +148,9 @@ class Library:
         raise DocumentNotFound(f"no article {doc_id!r} in {self.settings.index_dir}; see `python -m rag stats`")
 
     # ---- writing -------------------------------------------------------------------------------
-    def update(self, paths: Iterable[str | Path], rebuild: bool = False, progress: Progress | None = None) -> IndexReport:
+    def update(
+        self, paths: Iterable[str | Path], rebuild: bool = False, progress: Progress | None = None
+    ) -> IndexReport:
         """Add or update the articles under `paths`; unchanged ones are not embedded again."""
         loaded = load_paths(paths)
         problems = list(loaded.problems)
@@ -275,7 +279,9 @@ class Library:
 
     def _build_settings(self) -> dict[str, object]:
         s = self.settings
-        return {"model": s.model, "encoding": s.encoding, "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap}
+        return {
+            "model": s.model, "encoding": s.encoding, "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap
+        }
 
 
 def _vectors_by_text(data: IndexData, vectors: np.ndarray) -> dict[str, Known]:
