@@ -58,7 +58,9 @@ class ChatApp:
         return f"**{s.articles} articles, {s.chunks} chunks indexed** · model `{s.model}`"
 
     # ---- chat ----------------------------------------------------------------------------------
-    def respond(self, message: str, history: list[dict], k: int, mode: str, state: dict):
+    def respond(
+        self, message: str, history: list[dict], k: int, mode: str, state: dict, since: str = "", until: str = ""
+    ):
         history = list(history or [])
         if not (message or "").strip():  # nothing to ask: no empty bubble, the box keeps what was typed
             gr.Info("Type a question about the articles first.")
@@ -69,7 +71,8 @@ class ChatApp:
         yield history, "", gr.update(), state, ""
         try:
             text = ""
-            for event in self.rag.ask_stream(message, earlier, top_k=int(k), retrieval=mode):
+            options = {"top_k": int(k), "retrieval": mode, "since": since.strip(), "until": until.strip()}
+            for event in self.rag.ask_stream(message, earlier, **options):
                 if isinstance(event, Answer):
                     history[-1]["content"] = (f"*{event.notice}*\n\n" if event.notice else "") + event.text
                     state = {"citations": [c.to_dict() for c in event.citations]}
@@ -179,12 +182,17 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
         with gr.Accordion("Retrieval settings", open=False):
             k = gr.Slider(1, 20, value=chat.base.top_k, step=1, label="Passages to retrieve (k)")
             mode = gr.Radio(list(RETRIEVAL_MODES), value=chat.base.retrieval, label="Retrieval")
+            with gr.Row():
+                since = gr.Textbox(label="Published from (YYYY-MM-DD)", placeholder="any date", elem_id="since")
+                until = gr.Textbox(label="Published until (YYYY-MM-DD)", placeholder="any date", elem_id="until")
         with gr.Accordion("Add articles", open=False):
             files = gr.File(file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), label="Upload articles")
             add = gr.Button("Index uploaded files")
             status = gr.Markdown()
         for trigger in (box.submit, send.click):
-            trigger(chat.respond, [box, bot, k, mode, state], [bot, sources, pick, state, box], api_name=False)
+            trigger(
+                chat.respond, [box, bot, k, mode, state, since, until], [bot, sources, pick, state, box], api_name=False
+            )
         bot.clear(chat.clear, None, [sources, pick, article, state], api_name=False)
         pick.change(chat.open_article, [pick, state], article, api_name=False)
         add.click(chat.upload, files, [status, stats, files], api_name=False)

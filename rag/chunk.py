@@ -216,6 +216,7 @@ def chunk_article(article: Article, budget: int, overlap: int, count: CountToken
             source=article.source,
             sentences=sentence_ends(units, (a, b)),
             url=article.url,
+            date=article.date,
         )
         for n, (a, b) in enumerate(_pack(article.text, units, budget, overlap, count, check))
     ]

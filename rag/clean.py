@@ -36,6 +36,18 @@ _BULLET = re.compile(r"^[•●▪◦·*\-–—]\s+")
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$|[\"”’]$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\ufeff]")
 HEADLINE_MAX_WORDS = 25
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_DATE = re.compile(
+    rf"\b(\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}\s+(?:{_MONTHS})[a-z]*\.?,?\s+\d{{4}}"
+    rf"|(?:{_MONTHS})[a-z]*\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})\b",
+    re.I,
+)
+# Words a dateline may hold besides its date ("Published: 10:15am, Friday, 23 Feb 2024 (HKT)").
+DATELINE_WORDS = frozenset(
+    "published updated posted first last on at date dated am pm gmt utc hkt bst edt est cet pst "
+    "monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri sat sun".split()
+)
+DATELINE_LINES = 15  # a dateline sits near the top, above or below the headline
 
 
 @dataclass(frozen=True)
@@ -185,6 +197,49 @@ def _inline_text(children) -> str:  # type: ignore[no-untyped-def]
     return "".join(parts)
 
 
+def normalise_date(raw: str) -> str:
+    """A publication date as ISO `YYYY-MM-DD`, or "" when `raw` is not one.
+
+    >>> [normalise_date(x) for x in ["2024-02-23T10:00:00+08:00", "Fri, 23 Feb 2024 10:00:00 GMT", "Feb 23, 2024", "soon"]]
+    ['2024-02-23', '2024-02-23', '2024-02-23', '']
+    """
+    import datetime as dt
+
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        return dt.date.fromisoformat(raw[:10]).isoformat()
+    except ValueError:
+        pass
+    from dateutil import parser
+
+    try:
+        parsed = parser.parse(raw, default=dt.datetime(1900, 1, 1))
+    except (ValueError, OverflowError):
+        return ""
+    return parsed.date().isoformat() if 1900 < parsed.year < 2200 else ""
+
+
+def split_dateline(text: str) -> tuple[str, str]:
+    """(ISO date, text without it) for a plain-text page with a dateline near the top; ("", text) without.
+
+    >>> split_dateline("Talks end\\nPublished: 10:15am, 23 Feb 2024\\n\\nSeoul said no.")
+    ('2024-02-23', 'Talks end\\n\\nSeoul said no.')
+    """
+    lines = text.split("\n")
+    for i, line in enumerate(lines[:DATELINE_LINES]):
+        match = _DATE.search(line)
+        if match is None:
+            continue
+        rest = re.findall(r"[a-z]+", (line[: match.start()] + line[match.end() :]).lower())
+        if all(word in DATELINE_WORDS for word in rest):
+            date = normalise_date(match.group(1))
+            if date:
+                return date, "\n".join(lines[:i] + lines[i + 1 :])
+    return "", text
+
+
 def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
 
@@ -201,17 +256,20 @@ def make_doc_id(key: str, name: str) -> str:
 
 def clean_document(doc: Document) -> Article:
     """`Document` → `Article`; raises `BadDocument` when no article text is left."""
-    url, date = doc.url, doc.date
+    url, date, raw = doc.url, normalise_date(doc.date), doc.raw
+    if doc.markup != "html":
+        found, raw = split_dateline(raw)
+        date = date or found
     if doc.markup == "html":
         page, page_url, page_date = extract_html(doc.raw)
-        url, date = url or page_url, date or page_date
+        url, date = url or page_url, date or normalise_date(page_date)
         if doc.title:
             page = CleanPage(doc.title, page.text)
     elif doc.markup == "markdown":
-        headline, text = markdown_to_text(doc.raw)
+        headline, text = markdown_to_text(raw)
         page = clean_page(text, known_title=doc.title or headline)
     else:
-        page = clean_page(doc.raw, known_title=doc.title)
+        page = clean_page(raw, known_title=doc.title)
     if not page.text.strip():
         raise BadDocument(f"{doc.source}: no article text left after cleaning; is it a real article?")
     name = Path(doc.source).stem if not doc.url else (page.title or doc.url)

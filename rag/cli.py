@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the full structured result as JSON")
     p.add_argument("-k", "--top-k", type=int, help="passages to retrieve (env RAG_TOP_K)")
     p.add_argument("--retrieval", choices=RETRIEVAL_MODES, help="retrieval mode (env RAG_RETRIEVAL)")
+    p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
+    p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
 
     p = sub.add_parser("remove", parents=[common], help="remove articles by doc id (see `stats`)")
     p.add_argument("doc_ids", nargs="+")
@@ -106,7 +108,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .pipeline import open_rag
     from .render import answer_to_text
 
-    answer = open_rag(settings).ask(args.question, top_k=args.top_k, retrieval=args.retrieval)
+    answer = open_rag(settings).ask(
+        args.question, top_k=args.top_k, retrieval=args.retrieval, since=args.since, until=args.until
+    )
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else answer_to_text(answer))
     return 0
 

@@ -9,6 +9,7 @@ and a `QA` over it. `ask()` answers from the default index.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -18,7 +19,8 @@ from .errors import BadQuestion, IndexNotFound, RagError
 from .generate import Generator, LLMAnswerer, OpenAICompatible
 from .index.library import Library, Progress
 from .index.store import IndexData
-from .retrieve import retrieve
+from .clean import normalise_date
+from .retrieve import Dates, date_mask, question_dates, retrieve
 from .schema import Answer, Article, Hit, IndexReport, IndexStats, Turn
 from .settings import RETRIEVAL_MODES, Retrieval, Settings
 
@@ -79,6 +81,52 @@ def check_question(question: object, limit: int) -> tuple[str, str]:
     return cleaned, ""
 
 
+def check_date(name: str, value: object) -> str:
+    """An ISO date from a `since` / `until` argument (a date, or text such as "2024-02-23"); "" for none.
+
+    >>> check_date("since", "23 Feb 2024")
+    '2024-02-23'
+    """
+    if value is None or value == "":
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]  # type: ignore[union-attr]
+    date = normalise_date(str(value)) if isinstance(value, str) else ""
+    if not date:
+        raise RagError(f"{name}={value!r} is not a date; use YYYY-MM-DD, e.g. 2024-02-23")
+    return date
+
+
+def resolve_dates(question: str, data: IndexData, since: object, until: object, recency: str) -> tuple[Dates, str]:
+    """The dates to search and a notice saying so: `since` / `until` when given, else what the question asks
+    ("in 2021", "last week"; ignored when no article in range is dated); recency per the setting."""
+    read = question_dates(question, data.newest_date)
+    latest = recency == "always" or (recency == "auto" and read.latest)
+    given = Dates(check_date("since", since), check_date("until", until), latest)
+    if given.bounded:
+        if given.since and given.until and given.since > given.until:
+            raise RagError(f"since={given.since} is after until={given.until}; swap them")
+        return given, ""
+    if not read.bounded:
+        return Dates(latest=latest), ""
+    if not date_mask(data.chunk_dates, read).any():
+        return Dates(latest=latest), f"No article is dated within “{read.phrase}”; searched all dates."
+    span = " to ".join(dict.fromkeys(d for d in (read.since, read.until) if d))
+    return Dates(read.since, read.until, latest, read.phrase), f"Searched articles published {span} (“{read.phrase}”)."
+
+
+def without_phrase(question: str, phrase: str) -> str:
+    """The question without the date phrase it was filtered by.
+
+    >>> without_phrase("What did Seoul say last month?", "last month")
+    'What did Seoul say?'
+    """
+    if not phrase:
+        return question
+    rest = " ".join(question.replace(phrase, " ").split())
+    return re.sub(r"\s+([?.!,])", r"\1", rest) or question
+
+
 def make_answerer(settings: Settings, embedder: Embedder, generator: Generator | None = None) -> Answerer:
     """The answerer `settings.answerer` names."""
     extractive = Extractive(embedder, settings)
@@ -112,33 +160,41 @@ class QA:
 
     def search(
         self, question: str, history: History = (), *, top_k: int | None = None, retrieval: Retrieval | None = None,
-        candidates: int | None = None,
+        candidates: int | None = None, since: object = None, until: object = None,
     ) -> tuple[Hit, ...]:
         """Retrieval only: the top `top_k` passages for the question, best first."""
         options = self._options(top_k, retrieval).replace(candidates=candidates)
         question, _ = check_question(question, options.max_question_chars)
-        queries, _ = self.answerer.queries(question, as_turns(history))
+        data = self.library.data()
+        dates, _ = resolve_dates(question, data, since, until, options.recency)
+        queries, _ = self.answerer.queries(without_phrase(question, dates.phrase), as_turns(history))
         vectors = self.library.embedder.embed_texts(queries) if options.retrieval != "bm25" else None
-        return retrieve(self.library.data(), vectors, queries, options)
+        return retrieve(data, vectors, queries, options, dates)
 
     def ask(
-        self, question: str, history: History = (), *, top_k: int | None = None, retrieval: Retrieval | None = None
+        self, question: str, history: History = (), *, top_k: int | None = None, retrieval: Retrieval | None = None,
+        since: object = None, until: object = None,
     ) -> Answer:
-        *_, answer = self.ask_stream(question, history, top_k=top_k, retrieval=retrieval)
+        *_, answer = self.ask_stream(question, history, top_k=top_k, retrieval=retrieval, since=since, until=until)
         return answer  # type: ignore[return-value]  # the stream always ends with the Answer
 
     def ask_stream(
-        self, question: str, history: History = (), *, top_k: int | None = None, retrieval: Retrieval | None = None
+        self, question: str, history: History = (), *, top_k: int | None = None, retrieval: Retrieval | None = None,
+        since: object = None, until: object = None,
     ) -> Iterator[str | Answer]:
-        """Yields the answer text in pieces as each is ready, then the complete `Answer`."""
+        """Yields the answer text in pieces as each is ready, then the complete `Answer`. `since` / `until`
+        (dates, inclusive) limit the articles searched; without them a question's own "in 2021" or "last
+        week" does."""
         options = self._options(top_k, retrieval)
         question, notice = check_question(question, options.max_question_chars)
         turns = as_turns(history)
-        queries, note = self.answerer.queries(question, turns)
-        vectors = self.library.embedder.embed_texts(queries)  # once: retrieval, then scoring answer sentences
         data: IndexData = self.library.data()  # once: the hits' rows and sentence vectors are of one generation
-        hits = retrieve(data, vectors, queries, options)
-        request = AnswerRequest(question, tuple(queries), vectors, hits, data.sentences)
+        dates, dated = resolve_dates(question, data, since, until, options.recency)
+        topic = without_phrase(question, dates.phrase)  # "in 2021" became the filter; the words would only blur
+        queries, note = self.answerer.queries(topic, turns)
+        vectors = self.library.embedder.embed_texts(queries)  # once: retrieval, then scoring answer sentences
+        hits = retrieve(data, vectors, queries, options, dates)
+        request = AnswerRequest(topic, tuple(queries), vectors, hits, data.sentences)
         for event in self.answerer.answer(request):
             if isinstance(event, Draft):
                 yield Answer(
@@ -151,7 +207,9 @@ class QA:
                     confidence=event.confidence,
                     backend=event.backend,
                     unsupported=event.unsupported,
-                    notice=" ".join(x for x in (notice, note, event.notice) if x),
+                    notice=" ".join(x for x in (notice, dated, note, event.notice) if x),
+                    since=dates.since,
+                    until=dates.until,
                 )
             else:
                 yield event
@@ -239,13 +297,14 @@ def ask(
     *,
     top_k: int | None = None,
     retrieval: Retrieval | None = None,
+    since: object = None,
+    until: object = None,
 ):  # type: ignore[no-untyped-def]
     """Answer `question` from the default index (or the one `settings` names), with citations.
 
     `history`: earlier turns as `Turn`s, (question, answer) pairs or chat message dicts. `top_k` and
-    `retrieval` override the settings for this question. With `stream=True`, returns an iterator of text
-    pieces ending with the `Answer`."""
+    `retrieval` override the settings for this question; `since` / `until` (dates, inclusive) limit the
+    articles searched. With `stream=True`, returns an iterator of text pieces ending with the `Answer`."""
     rag = open_rag(settings)
-    if stream:
-        return rag.ask_stream(question, history, top_k=top_k, retrieval=retrieval)
-    return rag.ask(question, history, top_k=top_k, retrieval=retrieval)
+    options = {"top_k": top_k, "retrieval": retrieval, "since": since, "until": until}
+    return rag.ask_stream(question, history, **options) if stream else rag.ask(question, history, **options)

@@ -23,8 +23,14 @@ def excerpt(text: str, limit: int = 300) -> str:
 
 
 def citation_label(c: Citation) -> str:
+    """One line naming a source: number, title, date when known, where it came from, which characters.
+
+    >>> citation_label(Citation(1, "d", "Talks end", "a.txt", "x", 0, 9, 0.1, date="2024-02-23"))
+    '[1] Talks end — 2024-02-23 — a.txt (characters 0–9)'
+    """
     where = c.url or c.source
-    return f"[{c.number}] {c.title} — {where} (characters {c.start}–{c.end})"
+    dated = f" — {c.date}" if c.date else ""
+    return f"[{c.number}] {c.title}{dated} — {where} (characters {c.start}–{c.end})"
 
 
 def answer_to_text(answer: Answer, passage_chars: int = 400) -> str:
@@ -73,11 +79,16 @@ def answer_to_html(answer: Answer) -> str:
             link = f'<a href="{where}" target="_blank" rel="noopener">{where}</a>' if c.url else where
             parts.append(
                 f'<details class="source" id="src-{c.number}" open><summary><b>[{c.number}]</b> '
-                f"{html.escape(c.title)} <small>{link} · doc <code>{html.escape(c.doc_id)}</code></small></summary>"
+                f"{html.escape(c.title)} <small>{_dated(c.date)}{link} · doc <code>{html.escape(c.doc_id)}</code>"
+                "</small></summary>"
                 f'<blockquote class="passage">{highlight_passage_html(c)}</blockquote></details>'
             )
         parts.append("</div>")
     return "".join(parts)
+
+
+def _dated(date: str) -> str:
+    return f'<time datetime="{html.escape(date)}">{html.escape(date)}</time> · ' if date else ""
 
 
 def article_to_html(article: Article, spans: tuple[tuple[int, int], ...] = ()) -> str:

@@ -6,7 +6,10 @@ each query variant gets its own ranked lists and RRF fuses them all.
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -22,6 +25,79 @@ _ANAPHORA = re.compile(
     re.I,
 )
 _MARKER = re.compile(r"\s*\[\d+\]")
+_MONTH_NAMES = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+_MONTH_YEAR = re.compile(rf"\b(?:in|during|of|since)\s+({'|'.join(_MONTH_NAMES)})\s+((?:19|20)\d{{2}})\b", re.I)
+_YEAR = re.compile(r"\b(?:in|during|of)\s+((?:19|20)\d{2})\b", re.I)
+_RELATIVE = re.compile(r"\b(yesterday|today|this week|last week|past week|this month|last month|past month|"
+                       r"this year|last year)\b", re.I)
+_LATEST = re.compile(r"\b(latest|most recent|newest|recently|lately|current|now)\b", re.I)
+# A date filter looks at this many of each retriever's best rows (Milvus answers at most 16,384 per search).
+FILTER_FETCH = 16_384
+
+
+@dataclass(frozen=True)
+class Dates:
+    """Publication dates to search (ISO, inclusive; "" = open) and whether newer articles rank first."""
+
+    since: str = ""
+    until: str = ""
+    latest: bool = False
+    phrase: str = ""  # the words of the question they were read from ("" when given explicitly)
+
+    @property
+    def bounded(self) -> bool:
+        return bool(self.since or self.until)
+
+
+def question_dates(question: str, newest: str) -> Dates:
+    """The dates a question asks about, relative ones counted back from `newest` (the newest article's
+    date; relative phrases are ignored without it).
+
+    >>> question_dates("What did Seoul say in 2021?", "2024-02-23")
+    Dates(since='2021-01-01', until='2021-12-31', latest=False, phrase='in 2021')
+    >>> question_dates("What did China say last week?", "2024-02-23")
+    Dates(since='2024-02-16', until='2024-02-23', latest=False, phrase='last week')
+    >>> question_dates("What's the latest on the talks?", "2024-02-23").latest
+    True
+    """
+    latest = bool(_LATEST.search(question))
+    match = _MONTH_YEAR.search(question)
+    if match:
+        month, year = _MONTH_NAMES[match.group(1).lower()], int(match.group(2))
+        last = calendar.monthrange(year, month)[1]
+        since = f"{year:04d}-{month:02d}-01"
+        until = "" if match.group(0).lower().startswith("since") else f"{year:04d}-{month:02d}-{last:02d}"
+        return Dates(since, until, latest, match.group(0))
+    match = _YEAR.search(question)
+    if match:
+        return Dates(f"{match.group(1)}-01-01", f"{match.group(1)}-12-31", latest, match.group(0))
+    match = _RELATIVE.search(question)
+    if match and newest:
+        since, until = relative_range(match.group(1).lower(), dt.date.fromisoformat(newest))
+        return Dates(since.isoformat(), until.isoformat(), latest, match.group(0))
+    return Dates(latest=latest)
+
+
+def relative_range(phrase: str, newest: dt.date) -> tuple[dt.date, dt.date]:
+    """The dates a relative phrase covers, counted back from `newest`.
+
+    >>> [d.isoformat() for d in relative_range("last month", dt.date(2024, 2, 23))]
+    ['2024-01-24', '2024-02-23']
+    """
+    day = dt.timedelta(days=1)
+    if phrase == "yesterday":
+        return newest - day, newest - day
+    if phrase == "today":
+        return newest, newest
+    if phrase in ("this week", "last week", "past week"):
+        return newest - 7 * day, newest
+    if phrase == "this month":
+        return newest.replace(day=1), newest
+    if phrase in ("last month", "past month"):
+        return newest - 30 * day, newest
+    if phrase == "this year":
+        return newest.replace(month=1, day=1), newest
+    return dt.date(newest.year - 1, 1, 1), dt.date(newest.year - 1, 12, 31)  # last year
 
 
 def rrf_fuse(rankings: Sequence[Sequence[int]], k: int) -> list[tuple[int, float]]:
@@ -62,11 +138,27 @@ def search_queries(question: str, history: Sequence[Turn]) -> list[str]:
     return queries
 
 
+def date_mask(chunk_dates: np.ndarray, dates: Dates) -> np.ndarray:
+    """Which rows' dates fall in the range (undated rows never do).
+
+    >>> date_mask(np.array(["2021-10-01", "", "2024-02-23"]), Dates(since="2022-01-01")).tolist()
+    [False, False, True]
+    """
+    keep = chunk_dates != ""
+    if dates.since:
+        keep &= chunk_dates >= dates.since
+    if dates.until:
+        keep &= chunk_dates <= dates.until
+    return keep
+
+
 def retrieve(
-    data: IndexData, vectors: np.ndarray | None, queries: Sequence[str], settings: Settings
+    data: IndexData, vectors: np.ndarray | None, queries: Sequence[str], settings: Settings, dates: Dates = Dates()
 ) -> tuple[Hit, ...]:
-    """Top `settings.top_k` hits for the queries (and their embeddings, row per query), by `settings.retrieval` mode."""
-    n = settings.candidates
+    """Top `settings.top_k` hits for the queries (and their embeddings, row per query), by `settings.retrieval`
+    mode, among the chunks published within `dates`; with `dates.latest`, newer chunks also rank higher."""
+    allowed = date_mask(data.chunk_dates, dates) if dates.bounded else None
+    n = settings.candidates if allowed is None else max(settings.candidates, FILTER_FETCH)
     dense_lists: list[list[int]] = []
     bm25_lists: list[list[int]] = []
     dense_best: dict[int, tuple[int, float]] = {}
@@ -75,14 +167,18 @@ def retrieve(
         if vectors is None:
             raise RagError(f"retrieval={settings.retrieval!r} needs an embedding model; use retrieval='bm25' without one")
         for vector in vectors:
-            scores, ids = data.dense.search(vector, n)
+            scores, ids = _within(*data.dense.search(vector, n), allowed, settings.candidates)
             dense_lists.append(_note(ids, scores, dense_best))
     if settings.retrieval in ("hybrid", "bm25"):
         for query in queries:
-            scores, ids = data.sparse.search(query, n)
+            scores, ids = _within(*data.sparse.search(query, n), allowed, settings.candidates)
             bm25_lists.append(_note(ids, scores, bm25_best))
+    rankings = dense_lists + bm25_lists
+    if dates.latest and data.newest_date:  # recency: the candidates newest first, fused as one more ranking
+        found = sorted({row for ranking in rankings for row in ranking})
+        rankings.append(sorted(found, key=lambda row: data.chunk_dates[row], reverse=True))
     hits = []
-    for row, score in rrf_fuse(dense_lists + bm25_lists, settings.rrf_k)[: settings.top_k]:
+    for row, score in rrf_fuse(rankings, settings.rrf_k)[: settings.top_k]:
         d, b = dense_best.get(row), bm25_best.get(row)
         hits.append(
             Hit(
@@ -96,6 +192,16 @@ def retrieve(
             )
         )
     return tuple(hits)
+
+
+def _within(
+    scores: np.ndarray, ids: np.ndarray, allowed: np.ndarray | None, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first `n` results whose rows are allowed (all of them when there is no filter)."""
+    if allowed is None:
+        return scores, ids
+    keep = allowed[ids]
+    return scores[keep][:n], ids[keep][:n]
 
 
 def _note(ids: np.ndarray, scores: np.ndarray, best: dict[int, tuple[int, float]]) -> list[int]:

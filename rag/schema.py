@@ -58,6 +58,7 @@ class Chunk(_Record):
     source: str
     sentences: tuple[int, ...] = ()  # where each sentence ends in `text` (set at indexing; empty: unknown)
     url: str = ""  # the article's original address, when known (from its record or page; not stored per chunk)
+    date: str = ""  # the article's publication date, ISO YYYY-MM-DD, when known (not stored per chunk)
 
     def embed_text(self) -> str:
         """What the embedder and BM25 see: the headline gives every passage its topic."""
@@ -97,11 +98,12 @@ class Citation(_Record):
     url: str = ""
     # Character spans (in the cleaned article) of the sentences that support the answer.
     highlights: tuple[tuple[int, int], ...] = ()
+    date: str = ""  # the article's publication date (ISO), when known
 
     @classmethod
     def from_hit(cls, number: int, hit: "Hit", highlights: tuple[tuple[int, int], ...] = ()) -> "Citation":
         c = hit.chunk
-        return cls(number, c.doc_id, c.title, c.source, c.text, c.start, c.end, hit.score, c.url, highlights)
+        return cls(number, c.doc_id, c.title, c.source, c.text, c.start, c.end, hit.score, c.url, highlights, c.date)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class Answer(_Record):
     backend: str = "extractive"  # what wrote `text`: "extractive" or "llm"
     unsupported: tuple[str, ...] = ()  # generated sentences their cited passage does not support
     notice: str = ""  # e.g. "question was shortened"
+    since: str = ""  # the publication dates searched (ISO, inclusive; empty: open), given or read from the question
+    until: str = ""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ EMBED_BACKENDS: tuple[str, ...] = ("auto", "onnx-int8", "onnx", "torch")
 VectorStore = Literal["faiss", "milvus"]
 VECTOR_STORES: tuple[str, ...] = ("faiss", "milvus")
 ANSWERERS: tuple[str, ...] = ("extractive", "llm")
+Recency = Literal["auto", "always", "off"]
+RECENCY: tuple[str, ...] = ("auto", "always", "off")
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_INDEX_DIR = PROJECT_ROOT / "index"
@@ -71,6 +73,9 @@ class Settings:
     # (token in RAG_MILVUS_TOKEN). Collections are named <milvus_collection>_<id>, one per generation.
     milvus_uri: str = ""
     milvus_collection: str = "news_qa"
+    # Newer articles rank higher (their candidates, newest first, are fused as one more ranking): "auto" when
+    # the question asks for the latest ("latest", "most recent", "now"...), "always", or "off".
+    recency: Recency = "auto"
     # Reciprocal rank fusion constant from Cormack et al. (2009); 60 is their published default.
     rrf_k: int = 60
     # Refuse when the best supporting sentence's cosine similarity to the question is below this
@@ -115,6 +120,8 @@ class Settings:
             raise RagError(f"embed_backend={self.embed_backend!r} is not one of {', '.join(EMBED_BACKENDS)}")
         if self.vector_store not in VECTOR_STORES:
             raise RagError(f"vector_store={self.vector_store!r} is not one of {', '.join(VECTOR_STORES)}")
+        if self.recency not in RECENCY:
+            raise RagError(f"recency={self.recency!r} is not one of {', '.join(RECENCY)}")
         if self.answerer not in ANSWERERS:
             raise RagError(f"answerer={self.answerer!r} is not one of {', '.join(ANSWERERS)}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:

@@ -28,8 +28,11 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
+
+import numpy as np
 
 from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from ..schema import Article, Chunk
@@ -75,6 +78,16 @@ class IndexData:
     dense: DenseIndex
     sparse: BM25Index
     sentences: SentenceVectors | None = None  # None: answers embed the candidate sentences instead
+
+    @cached_property
+    def chunk_dates(self) -> np.ndarray:
+        """Each chunk's article date (ISO strings compare in date order; "" = undated), row-aligned."""
+        return np.array([c.date for c in self.chunks], dtype="<U10")
+
+    @cached_property
+    def newest_date(self) -> str:
+        """The most recent article date ("" when no article is dated): what "last week" is counted from."""
+        return max((a.date for a in self.articles), default="")
 
 
 def rebuild_hint(folder: Path) -> str:
@@ -134,7 +147,9 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
 
 def _chunk(row: dict[str, Any], article: Article) -> Chunk:
     sentences = tuple(int(end) for end in row.pop("sentences", ()))  # absent in indexes written before
-    return Chunk(title=article.title, source=article.source, sentences=sentences, url=article.url, **row)
+    return Chunk(
+        title=article.title, source=article.source, sentences=sentences, url=article.url, date=article.date, **row
+    )
 
 
 def _read_manifest(gen: Path, folder: Path) -> Manifest:

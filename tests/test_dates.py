@@ -1,0 +1,109 @@
+"""Publication dates: read from records, pages and datelines; shown on citations; filtered by; read from questions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag import RAG, RagError, Settings, answer_to_text
+
+from .test_cli import run
+
+MINISTER = "The South Korean trade minister"
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory, embedder) -> RAG:
+    """Three articles on one story whose answers differ by date, in three formats with three kinds of date."""
+    folder = tmp_path_factory.mktemp("dated")
+    articles = folder / "articles"
+    articles.mkdir()
+    (articles / "talks-2021.txt").write_text(
+        "Seoul trade talks end without deal\nPublished: 10:15am, 12 March 2021\n\n"
+        f"Trade ministers from Seoul and Tokyo ended their talks on Friday without a deal. {MINISTER} said "
+        "tariffs on steel remained the main obstacle to an agreement.\n"
+    )
+    record = {"title": "Seoul and Tokyo agree steel tariff cut", "date": "Mon, 05 Jun 2023 09:00:00 GMT",
+              "url": "https://news.example/2023/steel",
+              "text": f"{MINISTER} said on Monday that Seoul and Tokyo had agreed to cut tariffs on steel by half."}
+    (articles / "feed.jsonl").write_text(json.dumps(record) + "\n")
+    (articles / "talks-2024.md").write_text(
+        "# Seoul trade talks collapse again\n\nPublished: February 20, 2024\n\n"
+        f"{MINISTER} said the talks with Tokyo collapsed over export controls on semiconductors.\n"
+    )
+    rag = RAG(Settings(index_dir=folder / "index"), embedder=embedder)
+    rag.index([articles])
+    return rag
+
+
+def _years(answer) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.date[:4] for c in answer.citations]
+
+
+def test_dates_are_read_from_datelines_records_and_markdown(dated):
+    by_title = {a.title: a.date for a in dated.data().articles}
+    assert by_title == {
+        "Seoul trade talks end without deal": "2021-03-12",  # the dateline is not taken for the headline
+        "Seoul and Tokyo agree steel tariff cut": "2023-06-05",
+        "Seoul trade talks collapse again": "2024-02-20",
+    }
+    assert all("Published" not in a.text for a in dated.data().articles)
+
+
+@pytest.mark.parametrize("year", ["2021", "2023", "2024"])
+def test_a_year_in_the_question_picks_that_years_article(dated, year):
+    answer = dated.ask(f"What did the South Korean trade minister say in {year}?")
+    assert not answer.refused and _years(answer) == [year]
+    assert (answer.since, answer.until) == (f"{year}-01-01", f"{year}-12-31")
+    assert f"Searched articles published {year}-01-01 to {year}-12-31 (“in {year}”)." in answer.notice
+    assert {h.chunk.date[:4] for h in answer.hits} == {year}
+
+
+def test_since_and_until_filter_in_python_and_show_on_citations(dated):
+    answer = dated.ask("What did the trade minister say about steel tariffs?", since="2022-01-01", until="2023-12-31")
+    assert _years(answer) == ["2023"] and all(h.chunk.date == "2023-06-05" for h in answer.hits)
+    assert "Seoul and Tokyo agree steel tariff cut — 2023-06-05 — https://news.example/2023/steel" in answer_to_text(answer)
+    unfiltered = dated.ask("What did the trade minister say about steel tariffs?")
+    assert {h.chunk.date[:4] for h in unfiltered.hits} == {"2021", "2023", "2024"}
+    with pytest.raises(RagError, match="since='last Tuesday' is not a date; use YYYY-MM-DD"):
+        dated.ask("steel?", since="last Tuesday")
+    with pytest.raises(RagError, match="since=2024-01-01 is after until=2023-01-01"):
+        dated.ask("steel?", since="2024-01-01", until="2023-01-01")
+
+
+def test_relative_dates_count_back_from_the_newest_article(dated):
+    answer = dated.ask("What did the South Korean trade minister say last month?")
+    assert (answer.since, answer.until) == ("2024-01-21", "2024-02-20") and _years(answer) == ["2024"]
+    answer = dated.ask("What did the trade minister say in 2019?")
+    assert answer.since == "" and "No article is dated within “in 2019”; searched all dates." in answer.notice
+
+
+def test_latest_ranks_the_newest_article_first(dated):
+    question = "What did the South Korean trade minister say about the talks with Tokyo?"
+    latest = dated.ask("What is the latest the South Korean trade minister said about the talks with Tokyo?")
+    assert latest.hits[0].chunk.date == "2024-02-20" and _years(latest)[0] == "2024"
+    always = RAG(dated.settings.replace(recency="always"), embedder=dated.embedder).search(question)
+    never = RAG(dated.settings.replace(recency="off"), embedder=dated.embedder).search(question)
+    assert always[0].chunk.date == "2024-02-20"
+    assert [h.chunk for h in never] == [h.chunk for h in dated.search(question)]  # "auto": only when asked
+
+
+def test_cli_since_until(dated):
+    env = {"RAG_INDEX_DIR": str(dated.settings.index_dir)}
+    out = run("ask", "--json", "--since", "2021-01-01", "--until", "2021-12-31", "What did the trade minister say?", env_extra=env)
+    result = json.loads(out.stdout)
+    assert [c["date"] for c in result["citations"]] == ["2021-03-12"] and result["since"] == "2021-01-01"
+    out = run("ask", "--since", "someday", "steel?", env_extra=env)
+    assert out.returncode == 1 and out.stderr.startswith("error: since='someday' is not a date")
+
+
+def test_web_chat_date_boxes(dated):
+    import app
+
+    chat = app.ChatApp(dated.settings)
+    *_, last = chat.respond("What did the South Korean trade minister say about steel?", [], 5, "hybrid", {}, "2023-01-01", "2023-12-31")
+    history, sources, _, state, _ = last
+    assert [c["date"] for c in state["citations"]] == ["2023-06-05"] and '<time datetime="2023-06-05">' in sources
+    *_, bad = chat.respond("steel?", [], 5, "hybrid", {}, "soon", "")
+    assert bad[0][-1]["content"] == "⚠️ since='soon' is not a date; use YYYY-MM-DD, e.g. 2024-02-23"
