@@ -156,9 +156,23 @@ def realtimeqa(root: Path) -> Dataset:
     )
 
 
+def near_duplicates(root: Path) -> Dataset:
+    """News articles to copy with edits (see eval/dedup.py): RealTimeQA's development weeks when present
+    (never its test weeks), else the bundled articles."""
+    try:
+        records = [r for r in realtimeqa(root).records if r.get("date", "")[:10] <= "2023-04-07"]
+    except DatasetMissing:
+        records = [
+            {"url": f"bundled:{p.stem}", "title": p.stem, "text": p.read_text(encoding="utf-8"), "date": ""}
+            for p in sorted((ROOT / "data" / "articles").glob("*.txt"))
+        ]
+    return Dataset("near-duplicates", (), tuple(records), kind="dedup")
+
+
 LOADERS = {
     "bundled": bundled,
     "heldout-refusal": heldout_refusal,
+    "near-duplicates": near_duplicates,
     "scifact": scifact,
     "squad": squad,
     "realtimeqa": realtimeqa,

@@ -26,6 +26,13 @@ def markdown(report: dict[str, Any]) -> str:
         )
         lines += _retrieval_table(result)
         lines += _answer_table(result)
+        if "near_duplicates" in result:
+            d = result["near_duplicates"]
+            lines.append("| originals | edited copies | reported as copies | precision | recall | stored |")
+            lines.append("|---|---|---|---|---|---|")
+            lines.append(f"| {d['originals']} | {d['copies']} | {d['reported']} | {_fmt(d['precision'])} | "
+                         f"{_fmt(d['recall'])} | {d['stored_articles']} |")
+            lines += [f"- not an edited copy: {w}" for w in d["wrong"]]
         for label, numbers in result.get("published", {}).items():
             lines.append(f"- published, {label}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in numbers.items()))
         if result.get("baselines"):

@@ -10,6 +10,7 @@ from rag import Settings
 
 from . import metrics as m
 from .datasets import Dataset, _jsonl
+from .dedup import evaluate_near_duplicates
 from .runner import MODES, RECALL_KS, RunConfig, Progress, latency, open_index, run_answers, run_retrieval, subset, summarise
 
 PUBLISHED = {
@@ -25,6 +26,8 @@ ANSWER_KEYS = ["contains_gold", "exact_match", "f1", "cites_gold", "any_citation
 
 
 def evaluate(dataset: Dataset, settings: Settings, config: RunConfig, progress: Progress) -> dict[str, Any]:
+    if dataset.kind == "dedup":
+        return evaluate_near_duplicates(dataset, settings, config)
     dataset = subset(dataset, config.limit)
     rag, index_s = open_index(dataset, settings, config)
     stats = rag.stats()

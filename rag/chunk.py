@@ -217,6 +217,7 @@ def chunk_article(article: Article, budget: int, overlap: int, count: CountToken
             sentences=sentence_ends(units, (a, b)),
             url=article.url,
             date=article.date,
+            copies=article.copies,
         )
         for n, (a, b) in enumerate(_pack(article.text, units, budget, overlap, count, check))
     ]

@@ -30,7 +30,8 @@ def citation_label(c: Citation) -> str:
     """
     where = c.url or c.source
     dated = f" — {c.date}" if c.date else ""
-    return f"[{c.number}] {c.title}{dated} — {where} (characters {c.start}–{c.end})"
+    also = f" (also: {', '.join(c.copies)})" if c.copies else ""
+    return f"[{c.number}] {c.title}{dated} — {where}{also} (characters {c.start}–{c.end})"
 
 
 def answer_to_text(answer: Answer, passage_chars: int = 400) -> str:
@@ -79,12 +80,16 @@ def answer_to_html(answer: Answer) -> str:
             link = f'<a href="{where}" target="_blank" rel="noopener">{where}</a>' if c.url else where
             parts.append(
                 f'<details class="source" id="src-{c.number}" open><summary><b>[{c.number}]</b> '
-                f"{html.escape(c.title)} <small>{_dated(c.date)}{link} · doc <code>{html.escape(c.doc_id)}</code>"
-                "</small></summary>"
+                f"{html.escape(c.title)} <small>{_dated(c.date)}{link}{_also(c.copies)} · doc "
+                f"<code>{html.escape(c.doc_id)}</code></small></summary>"
                 f'<blockquote class="passage">{highlight_passage_html(c)}</blockquote></details>'
             )
         parts.append("</div>")
     return "".join(parts)
+
+
+def _also(copies: tuple[str, ...]) -> str:
+    return f' · also: <span class="copies">{html.escape(", ".join(copies))}</span>' if copies else ""
 
 
 def _dated(date: str) -> str:

@@ -25,6 +25,7 @@ class Document(_Record):
     source: str  # what the user sees: path as given, or URL
     raw: str
     markup: Markup = "text"  # how `raw` is marked up: plain text, Markdown, or an HTML page
+    origin: str = ""  # the file or URL it was read from (a feed or JSONL file holds many documents)
     title: str = ""
     url: str = ""
     date: str = ""
@@ -43,6 +44,9 @@ class Article(_Record):
     date: str = ""
     publisher: str = ""
     content_hash: str = ""
+    origin: str = ""  # the file or URL it was read from (what `index --sync` checks)
+    fingerprint: str = ""  # MinHash signature of its word shingles (base64), to recognise syndicated copies
+    copies: tuple[str, ...] = ()  # sources (paths or URLs) of copies of this article, stored once here
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Chunk(_Record):
     sentences: tuple[int, ...] = ()  # where each sentence ends in `text` (set at indexing; empty: unknown)
     url: str = ""  # the article's original address, when known (from its record or page; not stored per chunk)
     date: str = ""  # the article's publication date, ISO YYYY-MM-DD, when known (not stored per chunk)
+    copies: tuple[str, ...] = ()  # sources of the article's syndicated copies (not stored per chunk)
 
     def embed_text(self) -> str:
         """What the embedder and BM25 see: the headline gives every passage its topic."""
@@ -99,11 +104,14 @@ class Citation(_Record):
     # Character spans (in the cleaned article) of the sentences that support the answer.
     highlights: tuple[tuple[int, int], ...] = ()
     date: str = ""  # the article's publication date (ISO), when known
+    copies: tuple[str, ...] = ()  # other sources carrying the same story (syndicated copies, stored once)
 
     @classmethod
     def from_hit(cls, number: int, hit: "Hit", highlights: tuple[tuple[int, int], ...] = ()) -> "Citation":
         c = hit.chunk
-        return cls(number, c.doc_id, c.title, c.source, c.text, c.start, c.end, hit.score, c.url, highlights, c.date)
+        return cls(
+            number, c.doc_id, c.title, c.source, c.text, c.start, c.end, hit.score, c.url, highlights, c.date, c.copies
+        )
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,7 @@ class IndexReport(_Record):
     updated: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     duplicates: tuple[str, ...] = ()  # sources whose text is already indexed under another id
+    copies: tuple[tuple[str, str], ...] = ()  # (source, doc id of the article that keeps it) for each copy above
     removed: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
     chunks_embedded: int = 0

@@ -70,7 +70,8 @@ def test_squad_scores_reproduce_the_official_scorer(system):
 
 
 def test_fast_benchmark_run(tmp_path, capsys):
-    datasets = ["bundled", "heldout-refusal"] + (["scifact", "squad", "realtimeqa"] if DEFAULT_DATASETS_DIR.is_dir() else [])
+    datasets = ["bundled", "heldout-refusal", "near-duplicates"]
+    datasets += ["scifact", "squad", "realtimeqa"] if DEFAULT_DATASETS_DIR.is_dir() else []
     args = [a for d in datasets for a in ("--dataset", d)]
     code = main(args + ["--limit", "2", "--answer-limit", "4", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
     assert code == 0
@@ -92,7 +93,11 @@ def test_fast_benchmark_run(tmp_path, capsys):
         rows = [r for r in report["datasets"]["heldout-refusal"]["per_question"] if r.get("split") == kind and "refused" in r]
         assert heldout[f"refusal[{kind}]"]["unanswerable"] == sum(r["unanswerable"] for r in rows) == 2
         assert heldout[f"refusal[{kind}]"]["refused"] == sum(r["refused"] for r in rows)
-    for name in datasets[2:]:
+    copies = report["datasets"]["near-duplicates"]["near_duplicates"]
+    # every edited copy is found and stored once (10 RealTimeQA articles, or the 2 bundled ones without ../shared)
+    assert copies["recall"] == copies["precision"] == 1.0 and copies["reported"] == copies["copies"] == copies["stored_articles"]
+    assert "| originals | edited copies |" in markdown
+    for name in datasets[3:]:
         result = report["datasets"][name]
         assert result["questions"] > 0 and result["index"]["chunks"] > 0, name
         label, section = next((k, v) for k, v in result["modes"]["hybrid"].items() if k.startswith("retrieval["))

@@ -355,3 +355,35 @@ def test_citations_link_to_the_article_url(tmp_path, embedder):
     for reader in (rag, RAG(rag.settings, embedder=embedder)):  # as built, and as read back from disk
         answer = reader.ask("When did the Chinese envoy visit Seoul?")
         assert [c.url for c in answer.citations] == ["https://news.example/envoy"]
+
+
+def test_a_syndicated_copy_is_stored_once_and_cited_with_every_source(fresh_rag, corpus_copy, tmp_path):
+    from rag import answer_to_text
+
+    fresh_rag.index([corpus_copy])
+    original = (corpus_copy / f"{CRUX_ARTICLE}.txt").read_text()
+    # another outlet's version: its own header and clutter, a sentence dropped, a few words changed
+    body = original.replace("Liu said, according to a brief statement", "Liu said, according to a short statement")
+    body = body.replace("It also came as tensions rose between the two Koreas.\n", "")
+    wire = tmp_path / "wire"
+    wire.mkdir()
+    (wire / "wire-copy.txt").write_text("WORLD NEWS | The Example Times\nShare this article\n\n" + body)
+    (wire / "other-story.txt").write_text(
+        "Envoy visits Seoul for peninsula talks\n\nChina's special envoy for Korean peninsula affairs visited "
+        "Seoul on Monday and met South Korean officials to discuss the missile tests, officials said.\n"
+    )
+    generation = live_generation(fresh_rag.settings.index_dir).name
+    report = fresh_rag.index([wire])
+    assert [source for source, _ in report.copies] == [str(wire / "wire-copy.txt")]
+    assert report.copies[0][1].startswith("scmp-2024-china-us") and len(report.added) == 1  # the other story
+    assert fresh_rag.stats().articles == 3
+    answer = fresh_rag.ask("what did China say was the crux?")
+    assert answer.citations[0].copies == (str(wire / "wire-copy.txt"),)
+    assert f"(also: {wire / 'wire-copy.txt'})" in answer_to_text(answer)
+    # indexing the copy again changes nothing, and the listing survives an edit of the original
+    generation = live_generation(fresh_rag.settings.index_dir).name
+    assert fresh_rag.index([wire / "wire-copy.txt"]).copies and live_generation(fresh_rag.settings.index_dir).name == generation
+    (corpus_copy / f"{CRUX_ARTICLE}.txt").write_text(original + "\nUpdate: officials met again on Friday.\n")
+    fresh_rag.index([corpus_copy])
+    kept = next(a for a in fresh_rag.data().articles if a.doc_id.startswith("scmp-2024"))
+    assert kept.copies == (str(wire / "wire-copy.txt"),)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from ..settings import Settings
 from .sentences import SentenceVectors, quantize
 from .sparse import BM25Index
 from .store import FORMAT_VERSION, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
+from .dedup import find_copies, fingerprint
 from .vectors import build_store
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class UpdatePlan:
     updated: tuple[str, ...]
     unchanged: tuple[str, ...]
     duplicates: tuple[str, ...]
+    copy_of: tuple[tuple[str, str], ...] = ()  # (source of a copy, doc id of the article that keeps it)
 
 
 def plan_update(existing: Sequence[Article], incoming: Sequence[Article]) -> UpdatePlan:
@@ -56,7 +59,7 @@ def plan_update(existing: Sequence[Article], incoming: Sequence[Article]) -> Upd
     text already stored under another id (or earlier in this batch) → duplicate, stored once."""
     by_id = {a.doc_id: a for a in existing}
     owner = {a.content_hash: a.doc_id for a in existing}
-    add, updated, unchanged, duplicates, drop = [], [], [], [], set()
+    add, updated, unchanged, duplicates, drop, copy_of = [], [], [], [], set(), []
     for article in incoming:
         old = by_id.get(article.doc_id)
         if old is not None and old.content_hash == article.content_hash:
@@ -65,6 +68,7 @@ def plan_update(existing: Sequence[Article], incoming: Sequence[Article]) -> Upd
         holder = owner.get(article.content_hash)
         if holder is not None and holder != article.doc_id:
             duplicates.append(f"{article.source} (same text as {holder})")
+            copy_of.append((article.source, holder))
             continue
         if old is not None:
             updated.append(article.doc_id)
@@ -73,7 +77,74 @@ def plan_update(existing: Sequence[Article], incoming: Sequence[Article]) -> Upd
         add.append(article)
         by_id[article.doc_id] = article
         owner[article.content_hash] = article.doc_id
-    return UpdatePlan(tuple(add), frozenset(drop), tuple(updated), tuple(unchanged), tuple(duplicates))
+    return UpdatePlan(tuple(add), frozenset(drop), tuple(updated), tuple(unchanged), tuple(duplicates), tuple(copy_of))
+
+
+def fold_near_copies(existing: Sequence[Article], plan: UpdatePlan) -> UpdatePlan:
+    """The plan with incoming articles that copy a kept one (a syndicated story: same text under other
+    headers, clutter or small edits) moved from `add` to `copy_of`."""
+    kept = [a for a in existing if a.doc_id not in plan.drop]
+    near = find_copies(kept, plan.add)
+    if not near:
+        return plan
+    add = tuple(a for a in plan.add if a.doc_id not in near)
+    found = [(a.source, near[a.doc_id]) for a in plan.add if a.doc_id in near]
+    return dataclasses.replace(
+        plan,
+        add=add,
+        updated=tuple(d for d in plan.updated if d not in near),
+        duplicates=plan.duplicates + tuple(f"{source} (a copy of {holder})" for source, holder in found),
+        copy_of=plan.copy_of + tuple(found),
+    )
+
+
+def source_file(source: str) -> Path | None:
+    """The local file an article was read from (None for a URL).
+
+    >>> source_file("feeds/wire.jsonl (record 3)"), source_file("https://x.example/a")
+    (PosixPath('feeds/wire.jsonl'), None)
+    """
+    if source.lower().startswith(("http://", "https://")):
+        return None
+    return Path(re.sub(r" \((record|entry) \d+\)$", "", source))
+
+
+def vanished(
+    existing: Sequence[Article], paths: Sequence[str | Path], loaded_origins: set[str], loaded_ids: set[str]
+) -> frozenset[str]:
+    """Ids of articles read from files under `paths` that are gone, or that were read again and no longer
+    hold them (an entry taken out of a feed). A file that could not be read this time keeps its articles."""
+    roots = [Path(p).resolve() for p in paths if not str(p).lower().startswith(("http://", "https://"))]
+    read_files = {f.resolve() for f in map(source_file, loaded_origins) if f is not None}
+    gone = set()
+    for article in existing:
+        file = source_file(article.origin or article.source)  # indexes before `origin`: the source
+        if file is None:
+            continue
+        file = file.resolve()
+        if not any(file == root or root in file.parents for root in roots):
+            continue
+        if not file.exists() or (file in read_files and article.doc_id not in loaded_ids):
+            gone.add(article.doc_id)
+    return frozenset(gone)
+
+
+def _keep_copies(existing: Sequence[Article], incoming: Sequence[Article]) -> list[Article]:
+    """Incoming articles with the copies their earlier version listed (an edit keeps its syndicated copies)."""
+    listed = {a.doc_id: a.copies for a in existing if a.copies}
+    return [dataclasses.replace(a, copies=listed[a.doc_id]) if a.doc_id in listed else a for a in incoming]
+
+
+def with_copies(articles: Sequence[Article], copy_of: Sequence[tuple[str, str]]) -> list[Article]:
+    """The articles with each copy's source listed on the article that keeps it (once each)."""
+    extra: dict[str, list[str]] = {}
+    for source, holder in copy_of:
+        extra.setdefault(holder, []).append(source)
+    out = []
+    for a in articles:
+        more = [s for s in dict.fromkeys(extra.get(a.doc_id, ())) if s != a.source and s not in a.copies]
+        out.append(dataclasses.replace(a, copies=a.copies + tuple(more)) if more else a)
+    return out
 
 
 def check_index_dir(folder: Path) -> None:
@@ -149,36 +220,46 @@ class Library:
 
     # ---- writing -------------------------------------------------------------------------------
     def update(
-        self, paths: Iterable[str | Path], rebuild: bool = False, progress: Progress | None = None
+        self, paths: Iterable[str | Path], rebuild: bool = False, progress: Progress | None = None, sync: bool = False
     ) -> IndexReport:
-        """Add or update the articles under `paths`; unchanged ones are not embedded again."""
+        """Add or update the articles under `paths`; unchanged ones are not embedded again. With `sync`,
+        articles indexed from files under `paths` that are gone (or no longer hold them) are removed."""
+        paths = list(paths)
         loaded = load_paths(paths)
         problems = list(loaded.problems)
         articles = []
         for doc in loaded.documents:
             try:
-                articles.append(clean_document(doc))
+                article = clean_document(doc)
+                articles.append(dataclasses.replace(article, fingerprint=fingerprint(article.text)))
             except BadDocument as e:
                 problems.append(Problem(doc.source, str(e).split(": ", 1)[-1]))
         with writer_lock(self.settings.index_dir):
             live = self._readable(for_rebuild=rebuild)
             existing = None if rebuild else live
-            plan = plan_update(existing.articles if existing else (), articles)
+            old_articles = existing.articles if existing else ()
+            plan = fold_near_copies(old_articles, plan_update(old_articles, _keep_copies(old_articles, articles)))
+            if sync:
+                gone = vanished(old_articles, paths, {d.origin for d in loaded.documents}, {a.doc_id for a in articles})
+                plan = dataclasses.replace(plan, drop=plan.drop | gone)
             report = IndexReport(
                 added=tuple(a.doc_id for a in plan.add if a.doc_id not in plan.updated),
                 updated=plan.updated,
                 unchanged=plan.unchanged,
                 duplicates=plan.duplicates,
+                copies=plan.copy_of,
+                removed=tuple(sorted(plan.drop - {a.doc_id for a in plan.add} - set(plan.updated))),
                 problems=tuple(problems),
             )
-            if not plan.add:  # nothing new: never publish (an empty first index would hide the default corpus)
-                return report
+            listed = with_copies(old_articles, plan.copy_of)
+            if not plan.add and not plan.drop and listed == list(old_articles):
+                return report  # nothing new: never publish (an empty first index would hide the default corpus)
             # Vectors already in the live index are reused by chunk text (a rebuild or an edited article
             # re-embeds only the chunks whose text changed, or that have no sentence vectors yet).
             stored = live.dense.vectors() if live else None  # read once: a Milvus read is a full query
             known = _vectors_by_text(live, stored) if live and stored is not None else {}
             new = self._chunk_and_embed(plan.add, known, progress)
-            self._publish(existing, stored if existing else None, plan.drop, plan.add, new, progress)
+            self._publish(existing, stored if existing else None, plan.drop, plan.add, new, progress, plan.copy_of)
         return dataclasses.replace(report, chunks_embedded=new.embedded)
 
     def _readable(self, for_rebuild: bool) -> IndexData | None:
@@ -242,10 +323,11 @@ class Library:
         add: Sequence[Article],
         new: Embedded,
         progress: Progress | None,
+        copy_of: Sequence[tuple[str, str]] = (),
     ) -> None:
         if progress:
             progress("saving", 0, 1)
-        articles = [a for a in (old.articles if old else ()) if a.doc_id not in drop] + list(add)
+        articles = with_copies([a for a in (old.articles if old else ()) if a.doc_id not in drop] + list(add), copy_of)
         keep_rows = [i for i, c in enumerate(old.chunks) if c.doc_id not in drop] if old else []
         chunks = [old.chunks[i] for i in keep_rows] + list(new.chunks) if old else list(new.chunks)
         dimension = self.embedder.dimension

@@ -125,7 +125,7 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
         if not path.exists() or path.stat().st_size != size:
             raise IndexCorrupt(f"{path} is missing or has the wrong size; {rebuild_hint(folder)}")
     try:
-        articles = tuple(Article(**row) for row in _read_jsonl(gen / "articles.jsonl"))
+        articles = tuple(Article(**{**row, "copies": tuple(row.get("copies", ()))}) for row in _read_jsonl(gen / "articles.jsonl"))
         by_id = {a.doc_id: a for a in articles}
         chunks = tuple(_chunk(row, by_id[row["doc_id"]]) for row in _read_jsonl(gen / "chunks.jsonl"))
     except (ValueError, TypeError, KeyError) as e:
@@ -148,7 +148,8 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
 def _chunk(row: dict[str, Any], article: Article) -> Chunk:
     sentences = tuple(int(end) for end in row.pop("sentences", ()))  # absent in indexes written before
     return Chunk(
-        title=article.title, source=article.source, sentences=sentences, url=article.url, date=article.date, **row
+        title=article.title, source=article.source, sentences=sentences, url=article.url, date=article.date,
+        copies=article.copies, **row,
     )
 
 
