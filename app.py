@@ -71,7 +71,8 @@ class ChatApp:
         yield history, "", gr.update(), state, ""
         try:
             text = ""
-            options = {"top_k": int(k), "retrieval": mode, "since": since.strip(), "until": until.strip()}
+            dates = {"since": (since or "").strip(), "until": (until or "").strip()}  # an empty box is None
+            options = {"top_k": int(k), "retrieval": mode, **dates}
             for event in self.rag.ask_stream(message, earlier, **options):
                 if isinstance(event, Answer):
                     history[-1]["content"] = (f"*{event.notice}*\n\n" if event.notice else "") + event.text

@@ -200,7 +200,7 @@ def _inline_text(children) -> str:  # type: ignore[no-untyped-def]
 def normalise_date(raw: str) -> str:
     """A publication date as ISO `YYYY-MM-DD`, or "" when `raw` is not one.
 
-    >>> [normalise_date(x) for x in ["2024-02-23T10:00:00+08:00", "Fri, 23 Feb 2024 10:00:00 GMT", "Feb 23, 2024", "soon"]]
+    >>> [normalise_date(x) for x in ["2024-02-23T10:00+08:00", "Fri, 23 Feb 2024 10:00 GMT", "Feb 23, 2024", "soon"]]
     ['2024-02-23', '2024-02-23', '2024-02-23', '']
     """
     import datetime as dt
@@ -282,4 +282,5 @@ def clean_document(doc: Document) -> Article:
         date=date,
         publisher=doc.publisher,
         content_hash=content_hash(page.title, page.text),
+        origin=doc.origin,
     )

@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(subparsers=sub.choices)  # so a bad option is reported with its command's usage
 
     p = sub.add_parser("index", parents=[common], help="add or update articles (files, folders, .jsonl feeds)")
-    p.add_argument("paths", nargs="+", help=".txt/.md/.html/.json/.jsonl files or folders")
+    p.add_argument("paths", nargs="+", help=".txt/.md/.html/.json/.jsonl/.rss/.atom files, folders, or http(s) URLs")
     p.add_argument("--rebuild", action="store_true", help="start a fresh index instead of updating")
+    p.add_argument("--sync", action="store_true", help="also remove articles whose files under these folders are gone")
 
     p = sub.add_parser("ask", parents=[common], help="answer a question with citations")
     p.add_argument("question")
@@ -91,14 +92,14 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     def progress(stage: str, done: int, total: int) -> None:
         logging.getLogger(__name__).info("%s %d/%d", stage, done, total)
 
-    report = RAG(settings).index(args.paths, rebuild=args.rebuild, progress=progress)
+    report = RAG(settings).index(args.paths, rebuild=args.rebuild, progress=progress, sync=args.sync)
     for problem in report.problems:
         print(f"skipped {problem.source}: {problem.reason}", file=sys.stderr)
     for dup in report.duplicates:
         print(f"duplicate {dup}: stored once", file=sys.stderr)
     print(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-        f"{len(report.duplicates)} duplicates, {len(report.problems)} skipped; "
+        f"{len(report.duplicates)} duplicates, {len(report.removed)} removed, {len(report.problems)} skipped; "
         f"{report.chunks_embedded} chunks embedded → {settings.index_dir}"
     )
     return 0 if report.added or report.updated or report.unchanged or not report.problems else 1

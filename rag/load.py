@@ -1,24 +1,28 @@
 """Stage 1, load: files and folders → raw `Document`s, with every skipped file reported by name.
 
 Formats: .txt/.md (plain text), .html/.htm (extracted later by trafilatura), .json (one record or a list of
-records), .jsonl (one record per line). Folders are walked recursively without following directory links,
+records), .jsonl (one record per line), .rss/.atom/.xml (a feed: one document per entry); and http(s) URLs
+of a page or a feed (`fetch.py`). Folders are walked recursively without following directory links,
 so a symlink loop cannot trap the walk.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .fetch import FetchProblem, feed_documents, is_url, url_documents
 from .schema import Document, Loaded, Markup, Problem
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 TEXT_SUFFIXES = (".txt", *MARKDOWN_SUFFIXES)
 HTML_SUFFIXES = (".html", ".htm")
 JSON_SUFFIXES = (".json", ".jsonl")
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES
+FEED_SUFFIXES = (".rss", ".atom", ".xml")
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSON_SUFFIXES + FEED_SUFFIXES
 
 # Record fields, first match wins. Covers common scraper and dataset layouts.
 TEXT_FIELDS = ("text", "content", "body", "article", "maintext", "html")
@@ -34,9 +38,16 @@ def load_paths(paths: Iterable[str | Path], max_bytes: int = DEFAULT_MAX_BYTES) 
     """Load every supported file under `paths`; unreadable ones become `Problem`s, the rest still load."""
     documents: list[Document] = []
     problems: list[Problem] = []
-    for path in _walk(paths, problems):
+    paths = list(paths)
+    for url in [p for p in paths if is_url(p)]:
         try:
-            documents.extend(load_file(path, max_bytes, problems))
+            documents.extend(dataclasses.replace(d, origin=str(url)) for d in url_documents(str(url), max_bytes))
+        except FetchProblem as e:
+            problems.append(Problem(source=str(url), reason=str(e)))
+    for path in _walk([p for p in paths if not is_url(p)], problems):
+        try:
+            origin = str(_display_path(path))
+            documents.extend(dataclasses.replace(d, origin=origin) for d in load_file(path, max_bytes, problems))
         except _Skip as skip:
             problems.append(Problem(source=str(path), reason=str(skip)))
     return Loaded(documents=tuple(documents), problems=tuple(problems))
@@ -83,6 +94,11 @@ def load_file(path: Path, max_bytes: int, problems: list[Problem]) -> list[Docum
     path = shown
     if suffix in JSON_SUFFIXES:
         return _records_to_documents(_parse_records(text, suffix, str(path), problems), key, str(path), problems)
+    if suffix in FEED_SUFFIXES:
+        try:
+            return feed_documents(text, key, str(path))
+        except FetchProblem as e:
+            raise _Skip(str(e)) from e
     return [Document(key=key, source=str(path), raw=text, markup=markup_of(suffix))]
 
 

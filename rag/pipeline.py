@@ -233,9 +233,9 @@ class RAG:
         return self.library.embedder
 
     def index(
-        self, paths: Iterable[str | Path], rebuild: bool = False, progress: Progress | None = None
+        self, paths: Iterable[str | Path], rebuild: bool = False, progress: Progress | None = None, sync: bool = False
     ) -> IndexReport:
-        return self.library.update(paths, rebuild, progress)
+        return self.library.update(paths, rebuild, progress, sync)
 
     def remove(self, doc_ids: Sequence[str]) -> IndexReport:
         return self.library.remove(doc_ids)

@@ -105,5 +105,7 @@ def test_web_chat_date_boxes(dated):
     *_, last = chat.respond("What did the South Korean trade minister say about steel?", [], 5, "hybrid", {}, "2023-01-01", "2023-12-31")
     history, sources, _, state, _ = last
     assert [c["date"] for c in state["citations"]] == ["2023-06-05"] and '<time datetime="2023-06-05">' in sources
+    *_, empty = chat.respond("What did the South Korean trade minister say about steel?", [], 5, "hybrid", {}, None, None)
+    assert len(empty[3]["citations"]) >= 1  # Gradio sends None for an empty box: no filter
     *_, bad = chat.respond("steel?", [], 5, "hybrid", {}, "soon", "")
     assert bad[0][-1]["content"] == "⚠️ since='soon' is not a date; use YYYY-MM-DD, e.g. 2024-02-23"

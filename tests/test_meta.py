@@ -10,7 +10,7 @@ from .conftest import ROOT
 
 LEAVES = {"schema", "settings", "errors"}
 # Flow order; a module may import leaves and modules earlier in this list.
-STAGES = ["load", "clean", "chunk", "embed", "index", "retrieve", "answer", "generate", "render", "pipeline", "cli"]
+STAGES = ["fetch", "load", "clean", "chunk", "embed", "index", "retrieve", "answer", "generate", "render", "pipeline", "cli"]
 
 
 def _stage(module: str) -> str:
