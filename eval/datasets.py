@@ -169,10 +169,39 @@ def near_duplicates(root: Path) -> Dataset:
     return Dataset("near-duplicates", (), tuple(records), kind="dedup")
 
 
+def multihop(root: Path) -> Dataset:
+    """MultiHop-RAG's 500-query sample. Its article corpus is not in ../shared (upstream keeps it in Git LFS),
+    so the corpus here is the evidence itself: one record per cited article (title, source, date) holding the
+    facts the queries cite from it, 326 articles. Gold documents: each query's evidence articles. Split: the
+    query type (inference, comparison, temporal; null queries have no evidence and are unanswerable)."""
+    base = _require(root / "multihop-rag-sample500", "multihop-rag")
+    queries = json.loads((base / "queries.json").read_text())["queries"]
+    truth = json.loads((base / "ground_truth.json").read_text())
+    articles: dict[str, dict[str, Any]] = {}
+    for entry in truth.values():
+        for e in entry["evidence_list"]:
+            record = articles.setdefault(
+                e["url"],
+                {"url": e["url"], "title": e["title"], "text": "", "date": e["published_at"], "source": e["source"]},
+            )
+            if e["fact"] not in record["text"]:
+                record["text"] = f"{record['text']}\n\n{e['fact']}".strip()
+    questions = []
+    for q in queries:
+        entry = truth[q["id"]]
+        gold = frozenset(e["url"] for e in entry["evidence_list"])
+        answer = entry["answer"].strip()
+        answers = () if not gold or answer.lower().startswith("insufficient") else (answer,)
+        questions.append(Question(id=q["id"], question=q["question"], answers=answers, gold_docs=gold,
+                                  split=q["question_type"].removesuffix("_query")))
+    return Dataset("multihop-rag", tuple(questions), tuple(articles.values()))
+
+
 LOADERS = {
     "bundled": bundled,
     "heldout-refusal": heldout_refusal,
     "near-duplicates": near_duplicates,
+    "multihop-rag": multihop,
     "scifact": scifact,
     "squad": squad,
     "realtimeqa": realtimeqa,

@@ -71,7 +71,7 @@ def test_squad_scores_reproduce_the_official_scorer(system):
 
 def test_fast_benchmark_run(tmp_path, capsys):
     datasets = ["bundled", "heldout-refusal", "near-duplicates"]
-    datasets += ["scifact", "squad", "realtimeqa"] if DEFAULT_DATASETS_DIR.is_dir() else []
+    datasets += ["scifact", "squad", "realtimeqa", "multihop-rag"] if DEFAULT_DATASETS_DIR.is_dir() else []
     args = [a for d in datasets for a in ("--dataset", d)]
     code = main(args + ["--limit", "2", "--answer-limit", "4", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
     assert code == 0
@@ -108,6 +108,10 @@ def test_fast_benchmark_run(tmp_path, capsys):
         rtqa = report["datasets"]["realtimeqa"]
         assert {"dev", "test"} <= {k[10:-1] for k in rtqa["modes"]["hybrid"] if k.startswith("retrieval[")}
         assert "open_gpt3_gcs_gen" in rtqa["baselines"]
+    if "multihop-rag" in datasets:
+        multihop = report["datasets"]["multihop-rag"]
+        assert {"comparison", "inference", "temporal", "null"} <= {k[10:-1] for k in multihop["modes"]["hybrid"]}
+        assert multihop["published"] and "| hybrid | null |" in markdown
     if "squad" in datasets:
         assert report["datasets"]["squad"]["baselines"]["bert-ensemble-google"]["f1"] > 0
 
