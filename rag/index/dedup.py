@@ -64,16 +64,18 @@ def find_copies(
 ) -> dict[str, str]:
     """doc id of each incoming article that copies a kept one (or an earlier incoming one) → that one's id."""
     ids = [a.doc_id for a in kept]
-    rows = [signature(a.fingerprint or fingerprint(a.text)) for a in kept]
+    table = np.zeros((len(kept) + len(incoming), NUM_PERM), dtype=np.uint32)  # kept, then incoming as stored
+    for i, a in enumerate(kept):
+        table[i] = signature(a.fingerprint or fingerprint(a.text))
     copies: dict[str, str] = {}
     for article in incoming:
         sig = signature(article.fingerprint or fingerprint(article.text))
-        if rows:
-            scores = (np.vstack(rows) == sig).mean(axis=1)
+        if ids:
+            scores = (table[: len(ids)] == sig).mean(axis=1)
             best = int(np.argmax(scores))
             if scores[best] >= threshold:
                 copies[article.doc_id] = ids[best]
                 continue
+        table[len(ids)] = sig
         ids.append(article.doc_id)
-        rows.append(sig)
     return copies
