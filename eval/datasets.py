@@ -34,6 +34,7 @@ class Question:
     gold_docs: frozenset[str] = frozenset()  # corpus record urls (or article stems for the bundled set)
     history: tuple[str, ...] = ()  # earlier questions of the conversation, asked first
     split: str = "all"
+    asked: str = ""  # when the question was asked (ISO), for its "this week"; empty: the newest article's date
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ def realtimeqa(root: Path) -> Dataset:
                     question=q["question_sentence"],
                     answers=(gold,),
                     split="dev" if week <= DEV_LAST_WEEK else "test",
+                    asked=f"{week[:4]}-{week[4:6]}-{week[6:]}",
                 )
             )
     return Dataset(

@@ -95,7 +95,9 @@ def run_retrieval(dataset: Dataset, rag: RAG, mode: str, depth: int, progress: P
     for q in progress(dataset.questions, f"{dataset.name} {mode} retrieval"):
         history = tuple(Turn(h) for h in q.history)
         started = time.perf_counter()
-        hits = rag.search(q.question, history, top_k=depth, retrieval=mode, candidates=max(depth, 100))
+        hits = rag.search(
+            q.question, history, top_k=depth, retrieval=mode, candidates=max(depth, 100), today=q.asked or None
+        )
         latencies.append(time.perf_counter() - started)
         docs = ranked_docs(dataset, hits)
         row: dict[str, Any] = {"id": q.id, "split": q.split, "mode": mode, "top_docs": docs[:10]}
@@ -122,10 +124,10 @@ def run_answers(
     for q in progress(questions, f"{dataset.name} {mode} answers"):
         history: list[Turn] = []
         for earlier in q.history:
-            first = asker.ask(earlier, retrieval=mode)
+            first = asker.ask(earlier, retrieval=mode, today=q.asked or None)
             history.append(Turn(earlier, first.text))
         started = time.perf_counter()
-        answer = asker.ask(q.question, history, retrieval=mode)
+        answer = asker.ask(q.question, history, retrieval=mode, today=q.asked or None)
         latencies.append(time.perf_counter() - started)
         text = answer_text(answer.text)
         cited = [doc_key(dataset, c.source) for c in answer.citations]

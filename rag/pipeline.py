@@ -8,6 +8,7 @@ and a `QA` over it. `ask()` answers from the default index.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from pathlib import Path
@@ -97,22 +98,39 @@ def check_date(name: str, value: object) -> str:
     return date
 
 
-def resolve_dates(question: str, data: IndexData, since: object, until: object, recency: str) -> tuple[Dates, str]:
-    """The dates to search and a notice saying so: `since` / `until` when given, else what the question asks
-    ("in 2021", "last week"; ignored when no article in range is dated); recency per the setting."""
-    read = question_dates(question, data.newest_date)
-    latest = recency == "always" or (recency == "auto" and read.latest)
+def resolve_dates(
+    question: str, data: IndexData, since: object, until: object, settings: Settings, today: object = None
+) -> tuple[Dates, str]:
+    """The dates to search and a notice saying so. `since` / `until`, when given, limit the search. Otherwise
+    a year or month the question names ("in 2021") limits it, and a relative phrase ("last week", counted
+    back from `today`, else from the newest article) makes that time's articles rank higher. Nothing is read
+    from questions over an index without dated articles, or with `settings.question_dates="off"`; a range no
+    article falls in is dropped with a notice. Recency per `settings.recency`."""
+    if not data.newest_date:
+        read = Dates()
+    else:
+        read = question_dates(question, check_date("today", today) or data.newest_date)
+    latest = settings.recency == "always" or (settings.recency == "auto" and read.latest)
     given = Dates(check_date("since", since), check_date("until", until), latest)
     if given.bounded:
         if given.since and given.until and given.since > given.until:
             raise RagError(f"since={given.since} is after until={given.until}; swap them")
         return given, ""
-    if not read.bounded:
+    if not read.bounded or settings.question_dates == "off":
         return Dates(latest=latest), ""
     if not date_mask(data.chunk_dates, read).any():
         return Dates(latest=latest), f"No article is dated within “{read.phrase}”; searched all dates."
     span = " to ".join(dict.fromkeys(d for d in (read.since, read.until) if d))
-    return Dates(read.since, read.until, latest, read.phrase), f"Searched articles published {span} (“{read.phrase}”)."
+    verb = "Searched" if read.strict else "Preferred"
+    return dataclasses.replace(read, latest=latest), f"{verb} articles published {span} (“{read.phrase}”)."
+
+
+def preferred(hits: tuple[Hit, ...], dates: Dates) -> tuple[Hit, ...]:
+    """The hits an answer is written from: with preferred dates ("last week"), those in range when any is."""
+    if not dates.bounded or dates.strict:
+        return hits
+    inside = tuple(h for h in hits if h.chunk.date and dates.since <= h.chunk.date <= (dates.until or "9999"))
+    return inside or hits
 
 
 def without_phrase(question: str, phrase: str) -> str:
@@ -160,41 +178,44 @@ class QA:
 
     def search(
         self, question: str, history: History = (), *, top_k: int | None = None, retrieval: Retrieval | None = None,
-        candidates: int | None = None, since: object = None, until: object = None,
+        candidates: int | None = None, since: object = None, until: object = None, today: object = None,
     ) -> tuple[Hit, ...]:
         """Retrieval only: the top `top_k` passages for the question, best first."""
         options = self._options(top_k, retrieval).replace(candidates=candidates)
         question, _ = check_question(question, options.max_question_chars)
         data = self.library.data()
-        dates, _ = resolve_dates(question, data, since, until, options.recency)
+        dates, _ = resolve_dates(question, data, since, until, options, today)
         queries, _ = self.answerer.queries(without_phrase(question, dates.phrase), as_turns(history))
         vectors = self.library.embedder.embed_texts(queries) if options.retrieval != "bm25" else None
         return retrieve(data, vectors, queries, options, dates)
 
     def ask(
         self, question: str, history: History = (), *, top_k: int | None = None, retrieval: Retrieval | None = None,
-        since: object = None, until: object = None,
+        since: object = None, until: object = None, today: object = None,
     ) -> Answer:
-        *_, answer = self.ask_stream(question, history, top_k=top_k, retrieval=retrieval, since=since, until=until)
+        *_, answer = self.ask_stream(
+            question, history, top_k=top_k, retrieval=retrieval, since=since, until=until, today=today
+        )
         return answer  # type: ignore[return-value]  # the stream always ends with the Answer
 
     def ask_stream(
         self, question: str, history: History = (), *, top_k: int | None = None, retrieval: Retrieval | None = None,
-        since: object = None, until: object = None,
+        since: object = None, until: object = None, today: object = None,
     ) -> Iterator[str | Answer]:
         """Yields the answer text in pieces as each is ready, then the complete `Answer`. `since` / `until`
-        (dates, inclusive) limit the articles searched; without them a question's own "in 2021" or "last
-        week" does."""
+        (dates, inclusive) limit the articles searched; without them the articles of a question's own "in
+        2021" or "last week" rank higher. `today`: the date "last week" counts back from (default: the
+        newest article's)."""
         options = self._options(top_k, retrieval)
         question, notice = check_question(question, options.max_question_chars)
         turns = as_turns(history)
         data: IndexData = self.library.data()  # once: the hits' rows and sentence vectors are of one generation
-        dates, dated = resolve_dates(question, data, since, until, options.recency)
+        dates, dated = resolve_dates(question, data, since, until, options, today)
         topic = without_phrase(question, dates.phrase)  # "in 2021" became the filter; the words would only blur
         queries, note = self.answerer.queries(topic, turns)
         vectors = self.library.embedder.embed_texts(queries)  # once: retrieval, then scoring answer sentences
         hits = retrieve(data, vectors, queries, options, dates)
-        request = AnswerRequest(topic, tuple(queries), vectors, hits, data.sentences)
+        request = AnswerRequest(topic, tuple(queries), vectors, preferred(hits, dates), data.sentences)
         for event in self.answerer.answer(request):
             if isinstance(event, Draft):
                 yield Answer(
@@ -299,12 +320,13 @@ def ask(
     retrieval: Retrieval | None = None,
     since: object = None,
     until: object = None,
+    today: object = None,
 ):  # type: ignore[no-untyped-def]
     """Answer `question` from the default index (or the one `settings` names), with citations.
 
     `history`: earlier turns as `Turn`s, (question, answer) pairs or chat message dicts. `top_k` and
     `retrieval` override the settings for this question; `since` / `until` (dates, inclusive) limit the
-    articles searched. With `stream=True`, returns an iterator of text pieces ending with the `Answer`."""
+    articles searched; `today` is the date a question's "last week" counts back from. With `stream=True`, returns an iterator of text pieces ending with the `Answer`."""
     rag = open_rag(settings)
-    options = {"top_k": top_k, "retrieval": retrieval, "since": since, "until": until}
+    options = {"top_k": top_k, "retrieval": retrieval, "since": since, "until": until, "today": today}
     return rag.ask_stream(question, history, **options) if stream else rag.ask(question, history, **options)

@@ -43,6 +43,7 @@ class Dates:
     until: str = ""
     latest: bool = False
     phrase: str = ""  # the words of the question they were read from ("" when given explicitly)
+    strict: bool = True  # only chunks in range (given dates); False: chunks in range rank higher (read dates)
 
     @property
     def bounded(self) -> bool:
@@ -53,10 +54,13 @@ def question_dates(question: str, newest: str) -> Dates:
     """The dates a question asks about, relative ones counted back from `newest` (the newest article's
     date; relative phrases are ignored without it).
 
+    A named year or month limits the search (strict); a relative phrase only prefers its dates: "this week"
+    in a news question is loose, and reports of the week's events can be older or newer.
+
     >>> question_dates("What did Seoul say in 2021?", "2024-02-23")
-    Dates(since='2021-01-01', until='2021-12-31', latest=False, phrase='in 2021')
+    Dates(since='2021-01-01', until='2021-12-31', latest=False, phrase='in 2021', strict=True)
     >>> question_dates("What did China say last week?", "2024-02-23")
-    Dates(since='2024-02-16', until='2024-02-23', latest=False, phrase='last week')
+    Dates(since='2024-02-16', until='2024-02-23', latest=False, phrase='last week', strict=False)
     >>> question_dates("What's the latest on the talks?", "2024-02-23").latest
     True
     """
@@ -74,7 +78,7 @@ def question_dates(question: str, newest: str) -> Dates:
     match = _RELATIVE.search(question)
     if match and newest:
         since, until = relative_range(match.group(1).lower(), dt.date.fromisoformat(newest))
-        return Dates(since.isoformat(), until.isoformat(), latest, match.group(0))
+        return Dates(since.isoformat(), until.isoformat(), latest, match.group(0), strict=False)
     return Dates(latest=latest)
 
 
@@ -156,8 +160,9 @@ def retrieve(
     data: IndexData, vectors: np.ndarray | None, queries: Sequence[str], settings: Settings, dates: Dates = Dates()
 ) -> tuple[Hit, ...]:
     """Top `settings.top_k` hits for the queries (and their embeddings, row per query), by `settings.retrieval`
-    mode, among the chunks published within `dates`; with `dates.latest`, newer chunks also rank higher."""
-    allowed = date_mask(data.chunk_dates, dates) if dates.bounded else None
+    mode: only chunks published within strict `dates`; with dates read from the question, those in range rank
+    higher; with `dates.latest`, newer chunks rank higher."""
+    allowed = date_mask(data.chunk_dates, dates) if dates.bounded and dates.strict else None
     n = settings.candidates if allowed is None else max(settings.candidates, FILTER_FETCH)
     dense_lists: list[list[int]] = []
     bm25_lists: list[list[int]] = []
@@ -174,6 +179,9 @@ def retrieve(
             scores, ids = _within(*data.sparse.search(query, n), allowed, settings.candidates)
             bm25_lists.append(_note(ids, scores, bm25_best))
     rankings = dense_lists + bm25_lists
+    if dates.bounded and not dates.strict:  # a date read from the question: the candidates in range, fused
+        inside = date_mask(data.chunk_dates, dates)
+        rankings.append([row for row, _ in rrf_fuse(rankings, settings.rrf_k) if inside[row]])
     if dates.latest and data.newest_date:  # recency: the candidates newest first, fused as one more ranking
         found = sorted({row for ranking in rankings for row in ranking})
         rankings.append(sorted(found, key=lambda row: data.chunk_dates[row], reverse=True))

@@ -25,6 +25,7 @@ VectorStore = Literal["faiss", "milvus"]
 VECTOR_STORES: tuple[str, ...] = ("faiss", "milvus")
 ANSWERERS: tuple[str, ...] = ("extractive", "llm")
 Recency = Literal["auto", "always", "off"]
+QuestionDates = Literal["prefer", "off"]
 RECENCY: tuple[str, ...] = ("auto", "always", "off")
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -76,6 +77,9 @@ class Settings:
     # Newer articles rank higher (their candidates, newest first, are fused as one more ranking): "auto" when
     # the question asks for the latest ("latest", "most recent", "now"...), "always", or "off".
     recency: Recency = "auto"
+    # Dates a question names: "in 2021" limits the search, "last week" (counted back from the newest article)
+    # makes that week's articles rank higher ("prefer"); "off" ignores both. `since` / `until` always filter.
+    question_dates: QuestionDates = "prefer"
     # Reciprocal rank fusion constant from Cormack et al. (2009); 60 is their published default.
     rrf_k: int = 60
     # Refuse when the best supporting sentence's cosine similarity to the question is below this
@@ -120,6 +124,8 @@ class Settings:
             raise RagError(f"embed_backend={self.embed_backend!r} is not one of {', '.join(EMBED_BACKENDS)}")
         if self.vector_store not in VECTOR_STORES:
             raise RagError(f"vector_store={self.vector_store!r} is not one of {', '.join(VECTOR_STORES)}")
+        if self.question_dates not in ("prefer", "off"):
+            raise RagError(f"question_dates={self.question_dates!r} is not one of prefer, off")
         if self.recency not in RECENCY:
             raise RagError(f"recency={self.recency!r} is not one of {', '.join(RECENCY)}")
         if self.answerer not in ANSWERERS:

@@ -74,9 +74,21 @@ def test_since_and_until_filter_in_python_and_show_on_citations(dated):
 
 def test_relative_dates_count_back_from_the_newest_article(dated):
     answer = dated.ask("What did the South Korean trade minister say last month?")
-    assert (answer.since, answer.until) == ("2024-01-21", "2024-02-20") and _years(answer) == ["2024"]
+    assert (answer.since, answer.until) == ("2024-01-21", "2024-02-20")
+    assert answer.hits[0].chunk.date == "2024-02-20" and _years(answer)[0] == "2024"  # preferred, not filtered
+    assert "Preferred articles published 2024-01-21 to 2024-02-20 (“last month”)." in answer.notice
     answer = dated.ask("What did the trade minister say in 2019?")
     assert answer.since == "" and "No article is dated within “in 2019”; searched all dates." in answer.notice
+    # `today` moves what "last month" means (a question asked back then)
+    then = dated.ask("What did the South Korean trade minister say last month?", today="2021-04-01")
+    assert (then.since, then.until) == ("2021-03-02", "2021-04-01") and _years(then)[0] == "2021"
+    off = RAG(dated.settings.replace(question_dates="off"), embedder=dated.embedder)
+    assert off.ask("What did the South Korean trade minister say in 2021?").since == ""
+
+
+def test_an_undated_index_reads_no_dates_from_questions(bundled_index):
+    answer = bundled_index.ask("What did China say in 2021 about the sanctions?")
+    assert (answer.since, answer.until, answer.notice) == ("", "", "")
 
 
 def test_latest_ranks_the_newest_article_first(dated):
