@@ -326,7 +326,8 @@ def ask(
 
     `history`: earlier turns as `Turn`s, (question, answer) pairs or chat message dicts. `top_k` and
     `retrieval` override the settings for this question; `since` / `until` (dates, inclusive) limit the
-    articles searched; `today` is the date a question's "last week" counts back from. With `stream=True`, returns an iterator of text pieces ending with the `Answer`."""
+    articles searched; `today` is the date a question's "last week" counts back from. With `stream=True`,
+    returns an iterator of text pieces ending with the `Answer`."""
     rag = open_rag(settings)
     options = {"top_k": top_k, "retrieval": retrieval, "since": since, "until": until, "today": today}
     return rag.ask_stream(question, history, **options) if stream else rag.ask(question, history, **options)
