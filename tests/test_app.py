@@ -125,7 +125,9 @@ def test_binds_to_loopback_only(server):
 def test_browser_asks_the_crux_question(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    url, _ = server
+    from rag import RAG, Settings
+
+    url, tmp = server
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -134,6 +136,10 @@ def test_browser_asks_the_crux_question(server, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
         page.wait_for_selector("#question textarea", timeout=60_000)
+        # the header is filled in by the page-load event, from the index as it is now
+        page.wait_for_function("document.querySelector('#stats').innerText.includes('articles')", timeout=60_000)
+        now = RAG(Settings(index_dir=tmp / "index")).stats()
+        assert page.inner_text("#stats").startswith(f"{now.articles} articles, {now.chunks} chunks indexed")
         page.fill("#question textarea", "what did China say was the crux?")
         started = time.monotonic()
         page.press("#question textarea", "Enter")
