@@ -387,3 +387,8 @@ def test_a_syndicated_copy_is_stored_once_and_cited_with_every_source(fresh_rag,
     fresh_rag.index([corpus_copy])
     kept = next(a for a in fresh_rag.data().articles if a.doc_id.startswith("scmp-2024"))
     assert kept.copies == (str(wire / "wire-copy.txt"),)
+    # once the copy's file is gone, a sync of its folder stops listing it (the other story stays)
+    (wire / "wire-copy.txt").unlink()
+    assert fresh_rag.index([wire], sync=True).removed == ()
+    kept = next(a for a in fresh_rag.data().articles if a.doc_id.startswith("scmp-2024"))
+    assert kept.copies == () and fresh_rag.stats().articles == 3

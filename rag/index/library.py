@@ -109,12 +109,30 @@ def source_file(source: str) -> Path | None:
     return Path(re.sub(r" \((record|entry) \d+\)$", "", source))
 
 
+def _under(file: Path, roots: Sequence[Path]) -> bool:
+    return any(file == root or root in file.parents for root in roots)
+
+
+def _roots(paths: Sequence[str | Path]) -> list[Path]:
+    return [Path(p).resolve() for p in paths if not str(p).lower().startswith(("http://", "https://"))]
+
+
+def missing_copies_dropped(articles: Sequence[Article], paths: Sequence[str | Path]) -> list[Article]:
+    """The articles without the listed copies whose files under `paths` are gone."""
+    roots, out = _roots(paths), []
+    for a in articles:
+        files = [source_file(c) for c in a.copies]
+        keep = tuple(c for c, f in zip(a.copies, files) if f is None or not _under(f.resolve(), roots) or f.exists())
+        out.append(dataclasses.replace(a, copies=keep) if keep != a.copies else a)
+    return out
+
+
 def vanished(
     existing: Sequence[Article], paths: Sequence[str | Path], loaded_origins: set[str], loaded_ids: set[str]
 ) -> frozenset[str]:
     """Ids of articles read from files under `paths` that are gone, or that were read again and no longer
     hold them (an entry taken out of a feed). A file that could not be read this time keeps its articles."""
-    roots = [Path(p).resolve() for p in paths if not str(p).lower().startswith(("http://", "https://"))]
+    roots = _roots(paths)
     read_files = {f.resolve() for f in map(source_file, loaded_origins) if f is not None}
     gone = set()
     for article in existing:
@@ -122,7 +140,7 @@ def vanished(
         if file is None:
             continue
         file = file.resolve()
-        if not any(file == root or root in file.parents for root in roots):
+        if not _under(file, roots):
             continue
         if not file.exists() or (file in read_files and article.doc_id not in loaded_ids):
             gone.add(article.doc_id)
@@ -237,7 +255,10 @@ class Library:
         with writer_lock(self.settings.index_dir):
             live = self._readable(for_rebuild=rebuild)
             existing = None if rebuild else live
-            old_articles = existing.articles if existing else ()
+            live_articles = old_articles = existing.articles if existing else ()
+            if sync and existing is not None:  # copies whose files under `paths` are gone are no longer listed
+                existing = dataclasses.replace(existing, articles=tuple(missing_copies_dropped(old_articles, paths)))
+                old_articles = existing.articles
             plan = fold_near_copies(old_articles, plan_update(old_articles, _keep_copies(old_articles, articles)))
             if sync:
                 gone = vanished(old_articles, paths, {d.origin for d in loaded.documents}, {a.doc_id for a in articles})
@@ -252,7 +273,7 @@ class Library:
                 problems=tuple(problems),
             )
             listed = with_copies(old_articles, plan.copy_of)
-            if not plan.add and not plan.drop and listed == list(old_articles):
+            if not plan.add and not plan.drop and listed == list(live_articles):
                 return report  # nothing new: never publish (an empty first index would hide the default corpus)
             # Vectors already in the live index are reused by chunk text (a rebuild or an edited article
             # re-embeds only the chunks whose text changed, or that have no sentence vectors yet).
