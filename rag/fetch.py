@@ -102,7 +102,7 @@ def fetch(url: str, max_bytes: int) -> tuple[str, str]:
         ) as response:
             if response.status_code != 200:
                 raise FetchProblem(f"the server answered HTTP {response.status_code}")
-            data = b""
+            data = bytearray()
             for chunk in response.iter_bytes():
                 data += chunk
                 if len(data) > max_bytes:
@@ -114,6 +114,6 @@ def fetch(url: str, max_bytes: int) -> tuple[str, str]:
     except httpx.HTTPError as e:
         raise FetchProblem(f"cannot fetch it ({type(e).__name__})") from e
     try:
-        return data.decode(encoding), content_type
+        return bytes(data).decode(encoding), content_type
     except (UnicodeDecodeError, LookupError):
-        return data.decode("utf-8", errors="replace"), content_type
+        return bytes(data).decode("utf-8", errors="replace"), content_type

@@ -8,9 +8,7 @@ and a `QA` over it. `ask()` answers from the default index.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -20,10 +18,9 @@ from .errors import BadQuestion, IndexNotFound, RagError
 from .generate import Generator, LLMAnswerer, OpenAICompatible
 from .index.library import Library, Progress
 from .index.store import IndexData
-from .clean import normalise_date
-from .retrieve import Dates, date_mask, question_dates, retrieve
+from .retrieve import preferred, resolve_dates, retrieve, without_phrase
 from .schema import Answer, Article, Hit, IndexReport, IndexStats, Turn
-from .settings import RETRIEVAL_MODES, Retrieval, Settings
+from .settings import Retrieval, Settings
 
 log = logging.getLogger(__name__)
 History = Sequence[Any]  # Turns, (question, answer) pairs, [question, answer] lists or chat message dicts
@@ -82,69 +79,6 @@ def check_question(question: object, limit: int) -> tuple[str, str]:
     return cleaned, ""
 
 
-def check_date(name: str, value: object) -> str:
-    """An ISO date from a `since` / `until` argument (a date, or text such as "2024-02-23"); "" for none.
-
-    >>> check_date("since", "23 Feb 2024")
-    '2024-02-23'
-    """
-    if value is None or value == "":
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()[:10]  # type: ignore[union-attr]
-    date = normalise_date(str(value)) if isinstance(value, str) else ""
-    if not date:
-        raise RagError(f"{name}={value!r} is not a date; use YYYY-MM-DD, e.g. 2024-02-23")
-    return date
-
-
-def resolve_dates(
-    question: str, data: IndexData, since: object, until: object, settings: Settings, today: object = None
-) -> tuple[Dates, str]:
-    """The dates to search and a notice saying so. `since` / `until`, when given, limit the search. Otherwise
-    a year or month the question names ("in 2021") limits it, and a relative phrase ("last week", counted
-    back from `today`, else from the newest article) makes that time's articles rank higher. Nothing is read
-    from questions over an index without dated articles, or with `settings.question_dates="off"`; a range no
-    article falls in is dropped with a notice. Recency per `settings.recency`."""
-    if not data.newest_date:
-        read = Dates()
-    else:
-        read = question_dates(question, check_date("today", today) or data.newest_date)
-    latest = settings.recency == "always" or (settings.recency == "auto" and read.latest)
-    given = Dates(check_date("since", since), check_date("until", until), latest)
-    if given.bounded:
-        if given.since and given.until and given.since > given.until:
-            raise RagError(f"since={given.since} is after until={given.until}; swap them")
-        return given, ""
-    if not read.bounded or settings.question_dates == "off":
-        return Dates(latest=latest), ""
-    if not date_mask(data.chunk_dates, read).any():
-        return Dates(latest=latest), f"No article is dated within “{read.phrase}”; searched all dates."
-    span = " to ".join(dict.fromkeys(d for d in (read.since, read.until) if d))
-    verb = "Searched" if read.strict else "Preferred"
-    return dataclasses.replace(read, latest=latest), f"{verb} articles published {span} (“{read.phrase}”)."
-
-
-def preferred(hits: tuple[Hit, ...], dates: Dates) -> tuple[Hit, ...]:
-    """The hits an answer is written from: with preferred dates ("last week"), those in range when any is."""
-    if not dates.bounded or dates.strict:
-        return hits
-    inside = tuple(h for h in hits if h.chunk.date and dates.since <= h.chunk.date <= (dates.until or "9999"))
-    return inside or hits
-
-
-def without_phrase(question: str, phrase: str) -> str:
-    """The question without the date phrase it was filtered by.
-
-    >>> without_phrase("What did Seoul say last month?", "last month")
-    'What did Seoul say?'
-    """
-    if not phrase:
-        return question
-    rest = " ".join(question.replace(phrase, " ").split())
-    return re.sub(r"\s+([?.!,])", r"\1", rest) or question
-
-
 def make_answerer(settings: Settings, embedder: Embedder, generator: Generator | None = None) -> Answerer:
     """The answerer `settings.answerer` names."""
     extractive = Extractive(embedder, settings)
@@ -169,12 +103,10 @@ class QA:
         return self._answerer
 
     def _options(self, top_k: int | None, retrieval: str | None) -> Settings:
-        s = self.library.settings
-        if retrieval is not None and retrieval not in RETRIEVAL_MODES:
-            raise RagError(f"retrieval={retrieval!r} is not one of {', '.join(RETRIEVAL_MODES)}")
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        """The settings for one question (`Settings` checks the values)."""
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int)):
             raise RagError(f"top_k={top_k!r} must be a whole number of at least 1")
-        return s.replace(top_k=top_k, retrieval=retrieval)
+        return self.library.settings.replace(top_k=top_k, retrieval=retrieval)
 
     def search(
         self, question: str, history: History = (), *, top_k: int | None = None, retrieval: Retrieval | None = None,

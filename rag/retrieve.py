@@ -1,7 +1,9 @@
 """Stage 6, retrieve: dense + BM25 candidates fused by reciprocal rank fusion into `Hit`s.
 
 Follow-up questions ("what did she say about China?") are searched together with the conversation:
-each query variant gets its own ranked lists and RRF fuses them all.
+each query variant gets its own ranked lists and RRF fuses them all. Publication dates, given (`since` /
+`until`) or read from the question ("in 2021", "last week", "the latest"), filter the candidates or are
+fused in as one more ranking (`resolve_dates`, `retrieve`).
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from .clean import normalise_date
 from .errors import RagError
 from .index.store import IndexData
 from .schema import Hit, Turn
@@ -154,6 +158,69 @@ def date_mask(chunk_dates: np.ndarray, dates: Dates) -> np.ndarray:
     if dates.until:
         keep &= chunk_dates <= dates.until
     return keep
+
+
+def check_date(name: str, value: object) -> str:
+    """An ISO date from a `since` / `until` argument (a date, or text such as "2024-02-23"); "" for none.
+
+    >>> check_date("since", "23 Feb 2024")
+    '2024-02-23'
+    """
+    if value is None or value == "":
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]  # type: ignore[union-attr]
+    date = normalise_date(str(value)) if isinstance(value, str) else ""
+    if not date:
+        raise RagError(f"{name}={value!r} is not a date; use YYYY-MM-DD, e.g. 2024-02-23")
+    return date
+
+
+def resolve_dates(
+    question: str, data: IndexData, since: object, until: object, settings: Settings, today: object = None
+) -> tuple[Dates, str]:
+    """The dates to search and a notice saying so. `since` / `until`, when given, limit the search. Otherwise
+    a year or month the question names ("in 2021") limits it, and a relative phrase ("last week", counted
+    back from `today`, else from the newest article) makes that time's articles rank higher. Nothing is read
+    from questions over an index without dated articles, or with `settings.question_dates="off"`; a range no
+    article falls in is dropped with a notice. Recency per `settings.recency`."""
+    if not data.newest_date:
+        read = Dates()
+    else:
+        read = question_dates(question, check_date("today", today) or data.newest_date)
+    latest = settings.recency == "always" or (settings.recency == "auto" and read.latest)
+    given = Dates(check_date("since", since), check_date("until", until), latest)
+    if given.bounded:
+        if given.since and given.until and given.since > given.until:
+            raise RagError(f"since={given.since} is after until={given.until}; swap them")
+        return given, ""
+    if not read.bounded or settings.question_dates == "off":
+        return Dates(latest=latest), ""
+    if not date_mask(data.chunk_dates, read).any():
+        return Dates(latest=latest), f"No article is dated within “{read.phrase}”; searched all dates."
+    span = " to ".join(dict.fromkeys(d for d in (read.since, read.until) if d))
+    verb = "Searched" if read.strict else "Preferred"
+    return dataclasses.replace(read, latest=latest), f"{verb} articles published {span} (“{read.phrase}”)."
+
+
+def preferred(hits: tuple[Hit, ...], dates: Dates) -> tuple[Hit, ...]:
+    """The hits an answer is written from: with preferred dates ("last week"), those in range when any is."""
+    if not dates.bounded or dates.strict:
+        return hits
+    inside = date_mask(np.array([h.chunk.date for h in hits], dtype="<U10"), dates)
+    return tuple(h for h, keep in zip(hits, inside) if keep) or hits
+
+
+def without_phrase(question: str, phrase: str) -> str:
+    """The question without the date phrase it was filtered by.
+
+    >>> without_phrase("What did Seoul say last month?", "last month")
+    'What did Seoul say?'
+    """
+    if not phrase:
+        return question
+    rest = " ".join(question.replace(phrase, " ").split())
+    return re.sub(r"\s+([?.!,])", r"\1", rest) or question
 
 
 def retrieve(

@@ -53,7 +53,8 @@ def similarity(a: str, b: str) -> float:
     """Estimated Jaccard similarity of two fingerprints' shingle sets.
 
     >>> one = fingerprint("the minister said the talks ended on friday")
-    >>> similarity(one, fingerprint("the minister said the talks ended on friday")), similarity(one, fingerprint("rain"))
+    >>> same = fingerprint("the minister said the talks ended on friday")
+    >>> similarity(one, same), similarity(one, fingerprint("rain"))
     (1.0, 0.0)
     """
     return float(np.mean(signature(a) == signature(b)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -28,7 +27,8 @@ from ..settings import Settings
 from .sentences import SentenceVectors, quantize
 from .sparse import BM25Index
 from .store import FORMAT_VERSION, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
-from .dedup import find_copies, fingerprint
+from .plan import fold_near_copies, keep_copies, plan_update, with_copies
+from .sync import missing_copies_dropped, vanished
 from .vectors import build_store
 
 log = logging.getLogger(__name__)
@@ -42,127 +42,6 @@ class Embedded:
     vectors: np.ndarray  # row per chunk
     sentence_codes: list[np.ndarray] | None  # int8 codes per chunk; None when the embedder cannot pool sentences
     embedded: int  # how many chunk texts went through the model (the rest were known)
-
-
-@dataclass(frozen=True)
-class UpdatePlan:
-    add: tuple[Article, ...]  # new or changed articles (to chunk and embed)
-    drop: frozenset[str]  # doc ids whose old chunks go (changed or removed)
-    updated: tuple[str, ...]
-    unchanged: tuple[str, ...]
-    duplicates: tuple[str, ...]
-    copy_of: tuple[tuple[str, str], ...] = ()  # (source of a copy, doc id of the article that keeps it)
-
-
-def plan_update(existing: Sequence[Article], incoming: Sequence[Article]) -> UpdatePlan:
-    """Decide what an index call changes: same id + same text → unchanged; same id + new text → updated;
-    text already stored under another id (or earlier in this batch) → duplicate, stored once."""
-    by_id = {a.doc_id: a for a in existing}
-    owner = {a.content_hash: a.doc_id for a in existing}
-    add, updated, unchanged, duplicates, drop, copy_of = [], [], [], [], set(), []
-    for article in incoming:
-        old = by_id.get(article.doc_id)
-        if old is not None and old.content_hash == article.content_hash:
-            unchanged.append(article.doc_id)
-            continue
-        holder = owner.get(article.content_hash)
-        if holder is not None and holder != article.doc_id:
-            duplicates.append(f"{article.source} (same text as {holder})")
-            copy_of.append((article.source, holder))
-            continue
-        if old is not None:
-            updated.append(article.doc_id)
-            drop.add(article.doc_id)
-            owner.pop(old.content_hash, None)
-        add.append(article)
-        by_id[article.doc_id] = article
-        owner[article.content_hash] = article.doc_id
-    return UpdatePlan(tuple(add), frozenset(drop), tuple(updated), tuple(unchanged), tuple(duplicates), tuple(copy_of))
-
-
-def fold_near_copies(existing: Sequence[Article], plan: UpdatePlan) -> UpdatePlan:
-    """The plan with incoming articles that copy a kept one (a syndicated story: same text under other
-    headers, clutter or small edits) moved from `add` to `copy_of`."""
-    kept = [a for a in existing if a.doc_id not in plan.drop]
-    near = find_copies(kept, plan.add)
-    if not near:
-        return plan
-    add = tuple(a for a in plan.add if a.doc_id not in near)
-    found = [(a.source, near[a.doc_id]) for a in plan.add if a.doc_id in near]
-    return dataclasses.replace(
-        plan,
-        add=add,
-        updated=tuple(d for d in plan.updated if d not in near),
-        duplicates=plan.duplicates + tuple(f"{source} (a copy of {holder})" for source, holder in found),
-        copy_of=plan.copy_of + tuple(found),
-    )
-
-
-def source_file(source: str) -> Path | None:
-    """The local file an article was read from (None for a URL).
-
-    >>> source_file("feeds/wire.jsonl (record 3)"), source_file("https://x.example/a")
-    (PosixPath('feeds/wire.jsonl'), None)
-    """
-    if source.lower().startswith(("http://", "https://")):
-        return None
-    return Path(re.sub(r" \((record|entry) \d+\)$", "", source))
-
-
-def _under(file: Path, roots: Sequence[Path]) -> bool:
-    return any(file == root or root in file.parents for root in roots)
-
-
-def _roots(paths: Sequence[str | Path]) -> list[Path]:
-    return [Path(p).resolve() for p in paths if not str(p).lower().startswith(("http://", "https://"))]
-
-
-def missing_copies_dropped(articles: Sequence[Article], paths: Sequence[str | Path]) -> list[Article]:
-    """The articles without the listed copies whose files under `paths` are gone."""
-    roots, out = _roots(paths), []
-    for a in articles:
-        files = [source_file(c) for c in a.copies]
-        keep = tuple(c for c, f in zip(a.copies, files) if f is None or not _under(f.resolve(), roots) or f.exists())
-        out.append(dataclasses.replace(a, copies=keep) if keep != a.copies else a)
-    return out
-
-
-def vanished(
-    existing: Sequence[Article], paths: Sequence[str | Path], loaded_origins: set[str], loaded_ids: set[str]
-) -> frozenset[str]:
-    """Ids of articles read from files under `paths` that are gone, or that were read again and no longer
-    hold them (an entry taken out of a feed). A file that could not be read this time keeps its articles."""
-    roots = _roots(paths)
-    read_files = {f.resolve() for f in map(source_file, loaded_origins) if f is not None}
-    gone = set()
-    for article in existing:
-        file = source_file(article.origin or article.source)  # indexes before `origin`: the source
-        if file is None:
-            continue
-        file = file.resolve()
-        if not _under(file, roots):
-            continue
-        if not file.exists() or (file in read_files and article.doc_id not in loaded_ids):
-            gone.add(article.doc_id)
-    return frozenset(gone)
-
-
-def _keep_copies(existing: Sequence[Article], incoming: Sequence[Article]) -> list[Article]:
-    """Incoming articles with the copies their earlier version listed (an edit keeps its syndicated copies)."""
-    listed = {a.doc_id: a.copies for a in existing if a.copies}
-    return [dataclasses.replace(a, copies=listed[a.doc_id]) if a.doc_id in listed else a for a in incoming]
-
-
-def with_copies(articles: Sequence[Article], copy_of: Sequence[tuple[str, str]]) -> list[Article]:
-    """The articles with each copy's source listed on the article that keeps it (once each)."""
-    extra: dict[str, list[str]] = {}
-    for source, holder in copy_of:
-        extra.setdefault(holder, []).append(source)
-    out = []
-    for a in articles:
-        more = [s for s in dict.fromkeys(extra.get(a.doc_id, ())) if s != a.source and s not in a.copies]
-        out.append(dataclasses.replace(a, copies=a.copies + tuple(more)) if more else a)
-    return out
 
 
 def check_index_dir(folder: Path) -> None:
@@ -248,8 +127,7 @@ class Library:
         articles = []
         for doc in loaded.documents:
             try:
-                article = clean_document(doc)
-                articles.append(dataclasses.replace(article, fingerprint=fingerprint(article.text)))
+                articles.append(clean_document(doc))
             except BadDocument as e:
                 problems.append(Problem(doc.source, str(e).split(": ", 1)[-1]))
         with writer_lock(self.settings.index_dir):
@@ -259,7 +137,7 @@ class Library:
             if sync and existing is not None:  # copies whose files under `paths` are gone are no longer listed
                 existing = dataclasses.replace(existing, articles=tuple(missing_copies_dropped(old_articles, paths)))
                 old_articles = existing.articles
-            plan = fold_near_copies(old_articles, plan_update(old_articles, _keep_copies(old_articles, articles)))
+            plan = fold_near_copies(old_articles, plan_update(old_articles, keep_copies(old_articles, articles)))
             if sync:
                 gone = vanished(old_articles, paths, {d.origin for d in loaded.documents}, {a.doc_id for a in articles})
                 plan = dataclasses.replace(plan, drop=plan.drop | gone)

@@ -125,7 +125,8 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
         if not path.exists() or path.stat().st_size != size:
             raise IndexCorrupt(f"{path} is missing or has the wrong size; {rebuild_hint(folder)}")
     try:
-        articles = tuple(Article(**{**row, "copies": tuple(row.get("copies", ()))}) for row in _read_jsonl(gen / "articles.jsonl"))
+        rows = _read_jsonl(gen / "articles.jsonl")
+        articles = tuple(Article(**{**row, "copies": tuple(row.get("copies", ()))}) for row in rows)
         by_id = {a.doc_id: a for a in articles}
         chunks = tuple(_chunk(row, by_id[row["doc_id"]]) for row in _read_jsonl(gen / "chunks.jsonl"))
     except (ValueError, TypeError, KeyError) as e:
