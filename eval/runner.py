@@ -61,6 +61,7 @@ def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple
         source, digest = dataset.corpus_dir, "dir"
     backend = backend_label(settings.embed_backend, settings.model)  # int8 vectors of an older recipe: not reused
     key = f"{settings.model}|{settings.chunk_tokens}|{settings.chunk_overlap}" + ("" if backend == "torch" else f"|{backend}")
+    key += "" if settings.vector_store == "faiss" else f"|{settings.vector_store}"  # a rebuild would keep the old store
     tag = hashlib.sha1(key.encode()).hexdigest()[:6]
     rag = RAG(settings.replace(index_dir=config.cache_dir / f"index-{dataset.name}-{digest}-{tag}"))
     started = time.perf_counter()

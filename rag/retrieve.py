@@ -228,32 +228,19 @@ def retrieve(
 ) -> tuple[Hit, ...]:
     """Top `settings.top_k` hits for the queries (and their embeddings, row per query), by `settings.retrieval`
     mode: only chunks published within strict `dates`; with dates read from the question, those in range rank
-    higher; with `dates.latest`, newer chunks rank higher."""
-    allowed = date_mask(data.chunk_dates, dates) if dates.bounded and dates.strict else None
-    n = settings.candidates if allowed is None else max(settings.candidates, FILTER_FETCH)
-    dense_lists: list[list[int]] = []
-    bm25_lists: list[list[int]] = []
+    higher; with `dates.latest`, newer chunks rank higher. Where BM25 lives in the vector store (Milvus), hybrid
+    candidates are fused there, in one `hybrid_search`."""
+    if settings.retrieval in ("hybrid", "dense") and vectors is None:
+        raise RagError(f"retrieval={settings.retrieval!r} needs an embedding model; use retrieval='bm25' without one")
     dense_best: dict[int, tuple[int, float]] = {}
     bm25_best: dict[int, tuple[int, float]] = {}
-    if settings.retrieval in ("hybrid", "dense"):
-        if vectors is None:
-            raise RagError(f"retrieval={settings.retrieval!r} needs an embedding model; use retrieval='bm25' without one")
-        for vector in vectors:
-            scores, ids = _within(*data.dense.search(vector, n), allowed, settings.candidates)
-            dense_lists.append(_note(ids, scores, dense_best))
-    if settings.retrieval in ("hybrid", "bm25"):
-        for query in queries:
-            scores, ids = _within(*data.sparse.search(query, n), allowed, settings.candidates)
-            bm25_lists.append(_note(ids, scores, bm25_best))
-    rankings = dense_lists + bm25_lists
-    if dates.bounded and not dates.strict:  # a date read from the question: the candidates in range, fused
-        inside = date_mask(data.chunk_dates, dates)
-        rankings.append([row for row, _ in rrf_fuse(rankings, settings.rrf_k) if inside[row]])
-    if dates.latest and data.newest_date:  # recency: the candidates newest first, fused as one more ranking
-        found = sorted({row for ranking in rankings for row in ranking})
-        rankings.append(sorted(found, key=lambda row: data.chunk_dates[row], reverse=True))
+    if settings.retrieval == "hybrid" and data.fuses_in_store:
+        since, until = (dates.since, dates.until) if dates.strict else ("", "")
+        fused = data.dense.hybrid(vectors, queries, settings.candidates, settings.rrf_k, since, until)  # type: ignore[attr-defined]
+    else:
+        fused = rrf_fuse(_rankings(data, vectors, queries, settings, dates, dense_best, bm25_best), settings.rrf_k)
     hits = []
-    for row, score in rrf_fuse(rankings, settings.rrf_k)[: settings.top_k]:
+    for row, score in _with_dates(fused, data, dates, settings.rrf_k)[: settings.top_k]:
         d, b = dense_best.get(row), bm25_best.get(row)
         hits.append(
             Hit(
@@ -267,6 +254,49 @@ def retrieve(
             )
         )
     return tuple(hits)
+
+
+def _rankings(
+    data: IndexData,
+    vectors: np.ndarray | None,
+    queries: Sequence[str],
+    settings: Settings,
+    dates: Dates,
+    dense_best: dict[int, tuple[int, float]],
+    bm25_best: dict[int, tuple[int, float]],
+) -> list[list[int]]:
+    """Each retriever's ranked rows per query (dense per vector, BM25 per query text), strict dates applied;
+    each row's best (rank, score) per side is noted in `dense_best` / `bm25_best` for the hits."""
+    allowed = date_mask(data.chunk_dates, dates) if dates.bounded and dates.strict else None
+    n = settings.candidates if allowed is None else max(settings.candidates, FILTER_FETCH)
+    rankings: list[list[int]] = []
+    if settings.retrieval in ("hybrid", "dense"):
+        for vector in vectors if vectors is not None else ():
+            scores, ids = _within(*data.dense.search(vector, n), allowed, settings.candidates)
+            rankings.append(_note(ids, scores, dense_best))
+    if settings.retrieval in ("hybrid", "bm25"):
+        for query in queries:
+            scores, ids = _within(*data.sparse.search(query, n), allowed, settings.candidates)
+            rankings.append(_note(ids, scores, bm25_best))
+    return rankings
+
+
+def _with_dates(fused: list[tuple[int, float]], data: IndexData, dates: Dates, k: int) -> list[tuple[int, float]]:
+    """Fused candidates with the date preferences fused in as more rankings: those in a range read from the
+    question, and with `dates.latest` all of them newest first. RRF is a sum over rankings, so adding these
+    to the fused scores equals fusing every ranking at once."""
+    extra: list[list[int]] = []
+    if dates.bounded and not dates.strict:
+        inside = date_mask(data.chunk_dates, dates)
+        extra.append([row for row, _ in fused if inside[row]])
+    if dates.latest and data.newest_date:
+        extra.append(sorted(sorted(row for row, _ in fused), key=lambda row: data.chunk_dates[row], reverse=True))
+    if not extra:
+        return fused
+    scores = dict(fused)
+    for row, score in rrf_fuse(extra, k):
+        scores[row] += score
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _within(

@@ -73,3 +73,25 @@ def as_written_before_sentence_vectors(index_dir: Path, drop_sentence_ends: bool
     manifest = json.loads((gen / "manifest.json").read_text())
     manifest["file_sizes"] = [[n, (gen / n).stat().st_size] for n, _ in manifest["file_sizes"] if (gen / n).exists()]
     (gen / "manifest.json").write_text(json.dumps(manifest))
+
+
+MINISTER = "The South Korean trade minister"
+
+
+def write_dated_articles(articles: Path) -> Path:
+    """Three articles on one story whose answers differ by date, in three formats with three kinds of date."""
+    articles.mkdir(parents=True)
+    (articles / "talks-2021.txt").write_text(
+        "Seoul trade talks end without deal\nPublished: 10:15am, 12 March 2021\n\n"
+        f"Trade ministers from Seoul and Tokyo ended their talks on Friday without a deal. {MINISTER} said "
+        "tariffs on steel remained the main obstacle to an agreement.\n"
+    )
+    record = {"title": "Seoul and Tokyo agree steel tariff cut", "date": "Mon, 05 Jun 2023 09:00:00 GMT",
+              "url": "https://news.example/2023/steel",
+              "text": f"{MINISTER} said on Monday that Seoul and Tokyo had agreed to cut tariffs on steel by half."}
+    (articles / "feed.jsonl").write_text(json.dumps(record) + "\n")
+    (articles / "talks-2024.md").write_text(
+        "# Seoul trade talks collapse again\n\nPublished: February 20, 2024\n\n"
+        f"{MINISTER} said the talks with Tokyo collapsed over export controls on semiconductors.\n"
+    )
+    return articles

@@ -8,30 +8,15 @@ import pytest
 
 from rag import RAG, RagError, Settings, answer_to_text
 
+from .conftest import MINISTER, write_dated_articles
 from .test_cli import run
-
-MINISTER = "The South Korean trade minister"
 
 
 @pytest.fixture(scope="module")
 def dated(tmp_path_factory, embedder) -> RAG:
     """Three articles on one story whose answers differ by date, in three formats with three kinds of date."""
     folder = tmp_path_factory.mktemp("dated")
-    articles = folder / "articles"
-    articles.mkdir()
-    (articles / "talks-2021.txt").write_text(
-        "Seoul trade talks end without deal\nPublished: 10:15am, 12 March 2021\n\n"
-        f"Trade ministers from Seoul and Tokyo ended their talks on Friday without a deal. {MINISTER} said "
-        "tariffs on steel remained the main obstacle to an agreement.\n"
-    )
-    record = {"title": "Seoul and Tokyo agree steel tariff cut", "date": "Mon, 05 Jun 2023 09:00:00 GMT",
-              "url": "https://news.example/2023/steel",
-              "text": f"{MINISTER} said on Monday that Seoul and Tokyo had agreed to cut tariffs on steel by half."}
-    (articles / "feed.jsonl").write_text(json.dumps(record) + "\n")
-    (articles / "talks-2024.md").write_text(
-        "# Seoul trade talks collapse again\n\nPublished: February 20, 2024\n\n"
-        f"{MINISTER} said the talks with Tokyo collapsed over export controls on semiconductors.\n"
-    )
+    articles = write_dated_articles(folder / "articles")
     rag = RAG(Settings(index_dir=folder / "index"), embedder=embedder)
     rag.index([articles])
     return rag

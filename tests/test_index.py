@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from rag import RAG, Settings
+from rag import RAG, Settings, Turn
 from rag.chunk import chunk_sentences
 from rag.errors import DocumentNotFound, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from rag.index.dense import HNSW_EF_SEARCH, IVF_PROBE, FaissIndex, ivf_lists
@@ -16,7 +16,7 @@ from rag.index.store import live_generation, writer_lock
 from rag.index.plan import plan_update
 from rag.schema import Article
 
-from .conftest import CRUX_ARTICLE, as_written_before_sentence_vectors
+from .conftest import CRUX_ARTICLE, as_written_before_sentence_vectors, write_dated_articles
 
 
 def _ids(rag):
@@ -221,8 +221,10 @@ def test_manifest_and_files_are_plain(fresh_rag, corpus_copy):
     assert (manifest["chunk_tokens"], manifest["chunk_overlap"], manifest["format_version"]) == (200, 40, 1)
     rows = (gen / "chunks.jsonl").read_text().splitlines()
     assert len(rows) == manifest["chunks"] == fresh_rag.data().dense.size
-    files = ["articles.jsonl", "bm25", "chunks.jsonl", _dense_file(fresh_rag), "manifest.json", "sentence_rows.npy", "sentences.npy"]
-    assert sorted(p.name for p in gen.iterdir()) == sorted(files)
+    files = ["articles.jsonl", "chunks.jsonl", _dense_file(fresh_rag), "manifest.json", "sentence_rows.npy", "sentences.npy"]
+    bm25 = "milvus" if fresh_rag.settings.vector_store == "milvus" else "bm25s"  # Milvus keeps BM25 itself
+    assert sorted(p.name for p in gen.iterdir()) == sorted(files + (["bm25"] if bm25 == "bm25s" else []))
+    assert manifest["bm25"] == bm25
     assert {"sentences.npy", "sentence_rows.npy"} <= {name for name, _ in manifest["file_sizes"]}  # size-checked on load
     assert not list((gen / "bm25").glob("*.pkl"))
 
@@ -308,6 +310,60 @@ def test_milvus_store_ranks_like_faiss_and_drops_old_collections(tmp_path, embed
     live = {json.loads(p.read_text())["collection"] for p in (tmp_path / "milvus").glob("gen-*/dense.milvus.json")}
     assert set(milvus.list_collections()) == live and len(live) == 2  # the live generation and its predecessor
     assert any("met again on day 2" in h.chunk.text for h in stores["milvus"].search("When did officials meet again on day 2?"))
+
+
+PARITY_QUESTIONS = (
+    "What did China say was the crux?",
+    "Who is Liu Xiaoming?",
+    "What did the South Korean trade minister say about steel tariffs?",
+    "What did the trade minister say in 2021?",
+    "What did the trade minister say last month?",
+    "What is the latest on the Seoul trade talks?",
+    "zebra crossing",
+)
+
+
+def _concordant(a: list[int], b: list[int]) -> float:
+    """Share of row pairs two rankings of the same rows put in the same order (1.0: identical)."""
+    pos = {row: i for i, row in enumerate(b)}
+    pairs = [(x, y) for i, x in enumerate(a) for y in a[i + 1 :]]
+    return sum(pos[x] < pos[y] for x, y in pairs) / len(pairs) if pairs else 1.0
+
+
+def test_milvus_runs_bm25_and_the_fusion_itself(tmp_path, embedder, corpus_copy):
+    """BM25 over the chunk texts in Milvus ranks like bm25s; hybrid_search's RRF fuses exactly as `rrf_fuse`
+    does; and dates, recency and follow-ups pick the same passages as with FAISS + bm25s."""
+    from rag.index.milvus import MilvusBM25
+    from rag.retrieve import rrf_fuse
+
+    write_dated_articles(corpus_copy / "dated")
+    stores = {s: RAG(Settings(index_dir=tmp_path / s, vector_store=s), embedder=embedder) for s in ("faiss", "milvus")}
+    for rag in stores.values():
+        rag.index([corpus_copy])
+    local, milvus = stores["faiss"].data(), stores["milvus"].data()
+    assert isinstance(milvus.sparse, MilvusBM25) and milvus.fuses_in_store and not local.fuses_in_store
+    assert not (live_generation(tmp_path / "milvus") / "bm25").exists()
+    for question in PARITY_QUESTIONS:
+        want, got = local.sparse.search(question, 50), milvus.sparse.search(question, 50)
+        assert set(want[1]) == set(got[1]), question  # the same chunks match
+        # Milvus' BM25 keeps Lucene's (k1 + 1) factor, which bm25s' "lucene" variant drops, and stores document
+        # lengths lossily (as Lucene does): scores agree up to that factor within 10%, and near-ties may swap.
+        by_row = dict(zip(want[1].tolist(), want[0].tolist()))
+        ratios = [score / (2.2 * by_row[row]) for score, row in zip(got[0].tolist(), got[1].tolist())]
+        assert np.allclose(ratios, 1, atol=0.1), question
+        assert _concordant([int(r) for r in want[1]], [int(r) for r in got[1]]) >= 0.9, question
+        vectors = embedder.embed_texts([question])
+        dense = [int(r) for r in milvus.dense.search(vectors[0], 50)[1]]
+        expected = rrf_fuse([dense, [int(r) for r in got[1]]], 60)
+        fused = milvus.dense.hybrid(vectors, [question], 50, 60)
+        assert [(r, round(x, 6)) for r, x in fused] == [(r, round(x, 6)) for r, x in expected], question
+        assert stores["faiss"].search(question, top_k=1)[0].row == stores["milvus"].search(question, top_k=1)[0].row
+    follow_up = [Turn("Who is Hua Chunying?", "A spokeswoman for China's foreign ministry [1].")]
+    for kwargs in ({"since": "2023-01-01"}, {"history": follow_up}):
+        expect = stores["faiss"].search("What did she say about steel?", top_k=3, **kwargs)
+        found = stores["milvus"].search("What did she say about steel?", top_k=3, **kwargs)
+        assert found and [h.row for h in expect][:1] == [h.row for h in found][:1], kwargs
+    assert {h.chunk.date for h in stores["milvus"].search("steel", since="2023-01-01")} == {"2023-06-05", "2024-02-20"}
 
 
 def test_bm25_search_matches_bm25s_retrieve(bundled_index):

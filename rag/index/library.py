@@ -29,7 +29,7 @@ from .sparse import BM25Index
 from .store import FORMAT_VERSION, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
 from .plan import fold_near_copies, keep_copies, plan_update, with_copies
 from .sync import missing_copies_dropped, vanished
-from .vectors import build_store
+from .vectors import build_store, full_text_search
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -246,14 +246,9 @@ class Library:
             updated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             vector_store=s.vector_store,
         )
-        data = IndexData(
-            manifest,
-            tuple(articles),
-            tuple(chunks),
-            build_store(s.vector_store, vectors, dimension, s),
-            BM25Index.build([c.embed_text() for c in chunks]),
-            sentences,
-        )
+        store = build_store(s.vector_store, vectors, dimension, s, chunks)
+        sparse = full_text_search(store) or BM25Index.build([c.embed_text() for c in chunks])
+        data = IndexData(manifest, tuple(articles), tuple(chunks), store, sparse, sentences)
         write_index(s.index_dir, data)
         if progress:
             progress("saving", 1, 1)

@@ -14,6 +14,7 @@ from ..errors import IndexCorrupt, MissingDependency
 FOLDER = "bm25"
 STOPWORDS = "en"
 STEMMER = "english"
+K1, B = 1.2, 0.75  # Lucene's defaults, also used by Milvus' BM25 (rag/index/milvus.py)
 
 
 def _bm25s():  # type: ignore[no-untyped-def]
@@ -65,6 +66,8 @@ def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class BM25Index:
+    NAME = "bm25s"  # where BM25 lives, as recorded in the manifest
+
     def __init__(self, retriever, size: int) -> None:  # type: ignore[no-untyped-def]
         self._retriever = retriever
         self.size = size
@@ -72,7 +75,7 @@ class BM25Index:
     @classmethod
     def build(cls, texts: Sequence[str]) -> "BM25Index":
         bm25s = _bm25s()
-        retriever = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+        retriever = bm25s.BM25(method="lucene", k1=K1, b=B)
         if texts:
             retriever.index(tokenize(texts), show_progress=False)
         return cls(retriever, len(texts))

@@ -6,8 +6,9 @@
         manifest.json    format version, model, dimension, chunking settings, counts, file sizes
         articles.jsonl   one cleaned article per line (citations index into its `text`)
         chunks.jsonl     one chunk per line; line number = FAISS row id
-        dense.faiss      FAISS index of the chunk vectors (or dense.milvus.json: the Milvus collection holding them)
-        bm25/            bm25s files (JSON + numpy, no pickle)
+        dense.faiss      FAISS index of the chunk vectors (or dense.milvus.json: the Milvus collection holding
+                         them, with the chunk texts, dates and BM25)
+        bm25/            bm25s files (JSON + numpy, no pickle); absent when BM25 lives in Milvus
         sentences.npy    int8 vectors of every chunk's sentences, and sentence_rows.npy: which are whose
                          (absent in indexes written before, or by an embedder that cannot pool sentences)
       .lock              held by a writer
@@ -36,10 +37,10 @@ import numpy as np
 
 from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from ..schema import Article, Chunk
-from .milvus import MilvusIndex
+from .milvus import MilvusBM25, MilvusIndex
 from .sentences import SentenceVectors
 from .sparse import BM25Index
-from .vectors import VectorStore, discard_store, load_store
+from .vectors import VectorStore, discard_store, full_text_search, load_store
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
@@ -60,6 +61,7 @@ class Manifest:
     updated_at: str
     file_sizes: tuple[tuple[str, int], ...] = ()
     vector_store: str = "faiss"  # which `VectorStore` holds the chunk vectors ("faiss", "milvus")
+    bm25: str = "bm25s"  # where BM25 lives: "bm25s" (the bm25/ folder) or "milvus" (in the vector store)
 
     def build_settings(self) -> dict[str, Any]:
         return {
@@ -76,8 +78,13 @@ class IndexData:
     articles: tuple[Article, ...]
     chunks: tuple[Chunk, ...]
     dense: DenseIndex
-    sparse: BM25Index
+    sparse: BM25Index | MilvusBM25
     sentences: SentenceVectors | None = None  # None: answers embed the candidate sentences instead
+
+    @property
+    def fuses_in_store(self) -> bool:
+        """BM25 runs in the vector store, so hybrid retrieval is fused there too (Milvus' hybrid_search)."""
+        return self.sparse.NAME == self.dense.NAME
 
     @cached_property
     def chunk_dates(self) -> np.ndarray:
@@ -143,7 +150,16 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
         sentences = SentenceVectors.load(gen, len(chunks), manifest.dimension)
     except IndexCorrupt as e:
         raise IndexCorrupt(f"{e}; {rebuild_hint(folder)}") from e
-    return IndexData(manifest, articles, chunks, dense, BM25Index.load(gen, len(chunks)), sentences)
+    return IndexData(manifest, articles, chunks, dense, _sparse(manifest, gen, dense, folder), sentences)
+
+
+def _sparse(manifest: Manifest, gen: Path, dense: VectorStore, folder: Path) -> BM25Index | MilvusBM25:
+    if manifest.bm25 == BM25Index.NAME:
+        return BM25Index.load(gen, manifest.chunks)
+    in_store = full_text_search(dense)
+    if in_store is None or manifest.bm25 != in_store.NAME:
+        raise IndexCorrupt(f"{gen}: BM25 is said to live in {manifest.bm25!r}, which has none; {rebuild_hint(folder)}")
+    return in_store
 
 
 def _chunk(row: dict[str, Any], article: Article) -> Chunk:
@@ -184,13 +200,16 @@ def write_index(folder: Path, data: IndexData) -> None:
              | ({"sentences": list(c.sentences)} if c.sentences else {}) for c in data.chunks),
         )
         data.dense.save(tmp)
-        data.sparse.save(tmp)
+        if isinstance(data.sparse, BM25Index):
+            data.sparse.save(tmp)
         files = ["articles.jsonl", "chunks.jsonl", data.dense.FILE]
         if data.sentences is not None:
             data.sentences.save(tmp)
             files += SentenceVectors.FILES
         sizes = tuple((name, (tmp / name).stat().st_size) for name in files)
-        manifest = dataclasses.replace(data.manifest, file_sizes=sizes, vector_store=data.dense.NAME)
+        manifest = dataclasses.replace(
+            data.manifest, file_sizes=sizes, vector_store=data.dense.NAME, bm25=data.sparse.NAME
+        )
         (tmp / "manifest.json").write_text(json.dumps(dataclasses.asdict(manifest), indent=2) + "\n")
         _fsync_tree(tmp)
         gen = folder / _next_generation(folder)

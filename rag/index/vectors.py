@@ -5,20 +5,22 @@ A store holds the chunk vectors of one index generation, row-aligned with chunks
 opens it again, `search` and `vectors` read it, and `discard_store` releases what lives outside the folder
 (a Milvus collection) when the generation is deleted. Which store a generation uses is recorded in its
 manifest (`vector_store`), so reading never guesses from the files present; `Settings.vector_store` only
-decides what the next write builds.
+decides what the next write builds. A store that also keeps the chunk texts (Milvus) runs BM25 and the rank
+fusion itself; the manifest's `bm25` says where a generation's BM25 lives.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 from ..errors import IndexCorrupt
+from ..schema import Chunk
 from ..settings import VECTOR_STORES, Settings
 from .dense import FaissIndex
-from .milvus import MilvusIndex
+from .milvus import MilvusBM25, MilvusIndex
 
 
 @runtime_checkable
@@ -51,14 +53,24 @@ class VectorStore(Protocol):
 STORES: dict[str, type] = {cls.NAME: cls for cls in (FaissIndex, MilvusIndex)}
 
 
-def build_store(kind: str, vectors: np.ndarray, dimension: int, settings: Settings) -> VectorStore:
-    """A new store of `kind` holding `vectors` (unit length, row i = chunk i)."""
+def build_store(
+    kind: str, vectors: np.ndarray, dimension: int, settings: Settings, chunks: Sequence[Chunk] = ()
+) -> VectorStore:
+    """A new store of `kind` holding `vectors` (unit length, row i = chunk i). Milvus also keeps the chunks'
+    texts and runs BM25 and the fusion itself (`full_text_search` gives that BM25 side)."""
     if kind == "milvus":
         uri = settings.milvus_uri or str((settings.index_dir / "milvus.db").resolve())
-        return MilvusIndex.build(vectors, dimension, uri, settings.milvus_collection, settings.exact_search_below)
+        return MilvusIndex.build(
+            vectors, dimension, uri, settings.milvus_collection, settings.exact_search_below, chunks=chunks
+        )
     if kind == "faiss":
         return FaissIndex.build(vectors, dimension, settings.exact_search_below)
     raise IndexCorrupt(f"unknown vector store {kind!r}; this version knows {', '.join(VECTOR_STORES)}")
+
+
+def full_text_search(store: VectorStore) -> MilvusBM25 | None:
+    """The store's own BM25, when it keeps the chunk texts (Milvus written since BM25 moved there)."""
+    return MilvusBM25(store) if isinstance(store, MilvusIndex) and store.full_text else None
 
 
 def _store_class(kind: str, folder: Path) -> type:
