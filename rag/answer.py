@@ -34,6 +34,8 @@ LEXICAL_WEIGHT = 0.25  # a full content-word match is worth a quarter of a perfe
 # the longest (measured: 170 ms instead of 230 ms for the 26 sentences of a five-passage answer).
 SENTENCE_BATCH = 8
 DUPLICATE_JACCARD = 0.5  # sentences sharing half their words say the same thing (summary bullet vs body)
+# Stems of reporting verbs: news questions ask what someone said; the verb is not what is asked.
+REPORTING = frozenset({"say", "said", "tell", "told", "state", "report", "claim", "announc", "accord", "ad"})
 _BULLET = re.compile(r"^•\s*")
 
 
@@ -57,6 +59,7 @@ class Draft:
     refused: bool
     confidence: float
     backend: str = "extractive"
+    coverage: float = 1.0  # share of the question's content words that the passages contain
     unsupported: tuple[str, ...] = ()
     notice: str = ""
 
@@ -85,10 +88,9 @@ class Extractive:
     def draft(self, r: AnswerRequest) -> Draft:
         if not r.hits:
             return Draft(REFUSAL, (), True, 0.0)
-        text, citations, refused, confidence = extract_answer(
-            r.question, r.queries[:2], r.vectors[:2], r.hits, self.embedder, self.settings, r.sentences
-        )
-        return Draft(text, citations, refused, round(confidence, 4))
+        found = extract_answer(r.question, r.queries[:2], r.vectors[:2], r.hits, self.embedder, self.settings, r.sentences)
+        return Draft(found.text, found.citations, found.refused, round(found.confidence, 4),
+                     coverage=round(found.coverage, 4))
 
     def answer(self, request: AnswerRequest) -> Iterator[str | Draft]:
         draft = self.draft(request)
@@ -162,6 +164,18 @@ def lexical_overlap(question_terms: set[str], sentence_terms: set[str]) -> float
     return len(question_terms & sentence_terms) / len(question_terms) if question_terms else 0.0
 
 
+def anchor_terms(question_terms: set[str], sentence_terms: Sequence[set[str]]) -> set[str]:
+    """The question's most specific words: those of its words found in the fewest candidate sentences
+    (the topic word every passage repeats is not one).
+
+    >>> sorted(anchor_terms({"china", "crux", "say"}, [{"china", "crux"}, {"china", "say"}, {"china", "say"}]))
+    ['crux']
+    """
+    df = {t: sum(t in s for s in sentence_terms) for t in question_terms - REPORTING}
+    found = [n for n in df.values() if n]
+    return {t for t, n in df.items() if found and n == min(found)}
+
+
 def shortlist(overlaps: Sequence[float], passages: Sequence[int], limit: int) -> list[int]:
     """Indices of the `limit` sentences sharing the most question words (ties: better passage, then
     earlier), in their original order: the only ones worth embedding.
@@ -188,15 +202,18 @@ def jaccard(a: set[str], b: set[str]) -> float:
 
 
 def select_sentences(
-    scores: Sequence[float], terms: Sequence[set[str]], limit: int, keep_ratio: float, exclude: Sequence[bool] = ()
+    scores: Sequence[float], terms: Sequence[set[str]], limit: int, keep_ratio: float, anchors: set[str] = frozenset()
 ) -> list[int]:
     """Indices of the answer sentences: best first, within `keep_ratio` of the best, no near-duplicates.
+    With `anchors` (the question's most specific words), a sentence after the first must contain one: a
+    neighbour that only shares the topic pads the answer.
 
     >>> select_sentences([0.9, 0.85, 0.2], [{"a", "b"}, {"a", "b"}, {"c"}], limit=3, keep_ratio=0.8)
     [0]
+    >>> select_sentences([0.9, 0.8, 0.75], [{"crux"}, {"china"}, {"crux", "trust", "us"}], 3, 0.8, anchors={"crux"})
+    [0, 2]
     """
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
-    order = [i for i in order if not (exclude and exclude[i])]
     if not order:
         return []
     floor = scores[order[0]] * keep_ratio
@@ -204,6 +221,8 @@ def select_sentences(
     for i in order:
         if len(chosen) >= limit or scores[i] < floor:
             break
+        if chosen and anchors and not terms[i] & anchors:
+            continue
         if all(jaccard(terms[i], terms[j]) < DUPLICATE_JACCARD for j in chosen):
             chosen.append(i)
     return chosen
@@ -252,6 +271,25 @@ def sentence_cosines(
     return list(range(len(sentences))), cosines, float(np.max(alone_cosines))
 
 
+@dataclass(frozen=True)
+class Extracted:
+    text: str  # with [n] markers, or the refusal
+    citations: tuple[Citation, ...]
+    refused: bool
+    confidence: float  # cosine of the best sentence, embedded alone, to the question
+    coverage: float  # share of the question's own content words found in the passages (1.0: it has none)
+
+
+def question_coverage(question_terms: set[str], passage_terms: set[str]) -> float:
+    """Share of the question's content words that occur in the passages; 1.0 for a question without any
+    (a follow-up such as "who said that?" leans on the conversation instead).
+
+    >>> question_coverage({"popul", "pyongyang"}, {"pyongyang", "missil"})
+    0.5
+    """
+    return lexical_overlap(question_terms, passage_terms) if question_terms else 1.0
+
+
 def extract_answer(
     question: str,
     scoring_queries: Sequence[str],
@@ -260,24 +298,30 @@ def extract_answer(
     embedder: Embedder,
     settings: Settings,
     stored: SentenceVectors | None = None,
-) -> tuple[str, tuple[Citation, ...], bool, float]:
-    """(answer text with [n] markers, citations, refused, confidence). `query_vectors`: the scoring
-    queries' embeddings, as retrieval computed them; `stored`: the index's sentence vectors."""
+) -> Extracted:
+    """The answer sentences with [n] markers and their citations, or a refusal: when the best sentence is
+    far from the question (`refuse_below`), or the passages lack too many of the question's own words
+    (`refuse_coverage_below`: "the population of Pyongyang" over articles that never mention a population).
+    `query_vectors`: the scoring queries' embeddings, as retrieval computed them; `stored`: the index's
+    sentence vectors."""
     sentences = candidate_sentences(hits)
     if not sentences:
-        return REFUSAL, (), True, 0.0
+        return Extracted(REFUSAL, (), True, 0.0, 0.0)
     query_terms = {t for terms in content_terms(list(scoring_queries)) for t in terms}
     terms = [set(t) for t in content_terms([s.text for s in sentences])]
+    titles = {t for title in content_terms([h.chunk.title for h in hits]) for t in title}
+    coverage = question_coverage(set(content_terms([question])[0]), titles.union(*terms))
     overlaps = [lexical_overlap(query_terms, t) for t in terms]
     keep, cosines, confidence = sentence_cosines(sentences, overlaps, query_vectors, hits, embedder, settings, stored)
     sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]
     scores = [float(c) + LEXICAL_WEIGHT * o for c, o in zip(cosines, overlaps)]
-    if confidence < settings.refuse_below:
-        return REFUSAL, (), True, confidence
-    chosen = select_sentences(scores, terms, settings.answer_sentences, settings.answer_keep_ratio)
+    if confidence < settings.refuse_below or coverage < settings.refuse_coverage_below:
+        return Extracted(REFUSAL, (), True, confidence, coverage)
+    anchors = anchor_terms(query_terms, terms)
+    chosen = select_sentences(scores, terms, settings.answer_sentences, settings.answer_keep_ratio, anchors)
     if not chosen:
-        return REFUSAL, (), True, confidence
+        return Extracted(REFUSAL, (), True, confidence, coverage)
     picked = [sentences[i] for i in chosen]
     markers, citations = number_citations(hits, picked)
     text = " ".join(f"{_BULLET.sub('', s.text)} [{n}]" for s, n in zip(picked, markers))
-    return text, citations, False, confidence
+    return Extracted(text, citations, False, confidence, coverage)

@@ -41,3 +41,7 @@ class MissingDependency(RagError):
 
 class ModelUnavailable(RagError):
     """The embedding model could not be loaded."""
+
+
+class LLMUnavailable(RagError):
+    """The language model failed (server down, timeout, bad stream); callers fall back to the extractive answer."""

@@ -9,13 +9,16 @@ and a `QA` over it. `ask()` answers from the default index.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from .answer import Answerer, AnswerRequest, Draft, Extractive
 from .embed import Embedder
 from .errors import BadQuestion, IndexNotFound, RagError
-from .generate import Generator, LLMAnswerer, OpenAICompatible
+from .generate import Generator, LLMAnswerer
+from .generate.http import OpenAICompatible
+from .generate.local import LlamaCpp, model_path
 from .index.library import Library, Progress
 from .index.store import IndexData
 from .retrieve import preferred, resolve_dates, retrieve, without_phrase
@@ -83,9 +86,16 @@ def make_answerer(settings: Settings, embedder: Embedder, generator: Generator |
     """The answerer `settings.answerer` names."""
     extractive = Extractive(embedder, settings)
     if settings.answerer == "llm":
-        generator = generator or OpenAICompatible(settings.llm_base_url, settings.llm_model, settings.llm_timeout_s)
-        return LLMAnswerer(generator, extractive)
+        return LLMAnswerer(generator or make_generator(settings), extractive)
     return extractive
+
+
+def make_generator(settings: Settings) -> Generator:
+    """The chat model `settings` name: a server at `llm_base_url`, else a GGUF model in this process."""
+    if settings.llm_base_url:
+        return OpenAICompatible(settings.llm_base_url, settings.llm_model, settings.llm_timeout_s)
+    threads = settings.llm_threads or os.cpu_count() or 1
+    return LlamaCpp(model_path(settings.llm_model_path), threads, timeout_s=settings.llm_timeout_s)
 
 
 class QA:
@@ -156,8 +166,9 @@ class QA:
                     citations=event.citations,
                     refused=event.refused,
                     hits=hits,
-                    query=queries[1] if len(queries) > 1 else question,
+                    query=next((q for q in queries if q != topic), question),
                     confidence=event.confidence,
+                    coverage=event.coverage,
                     backend=event.backend,
                     unsupported=event.unsupported,
                     notice=" ".join(x for x in (notice, dated, note, event.notice) if x),

@@ -28,6 +28,9 @@ _ANAPHORA = re.compile(
     r"the same|the other|also|else|more|why|how come)\b",
     re.I,
 )
+_PRONOUN = re.compile(r"\b(he|she|they|him|her|them|it|this|that|these|those)\b", re.I)
+_PERSONAL = {"he", "she", "they", "him", "her", "them"}
+_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)+")  # two or more capitalised words
 _MARKER = re.compile(r"\s*\[\d+\]")
 _MONTH_NAMES = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTH_YEAR = re.compile(rf"\b(?:in|during|of|since)\s+({'|'.join(_MONTH_NAMES)})\s+((?:19|20)\d{{2}})\b", re.I)
@@ -131,19 +134,50 @@ def is_follow_up(question: str) -> bool:
 
 
 def search_queries(question: str, history: Sequence[Turn]) -> list[str]:
-    """The question, plus conversation-aware variants when it is a follow-up.
+    """The question, plus conversation-aware variants when it is a follow-up: the question with its pronoun
+    resolved (`resolve_reference`; it replaces the question when a name was put in), the last question with
+    this one, and this one with the last answer.
 
     >>> search_queries("and her?", [Turn("who is Hua Chunying?", "A spokeswoman [1].")])
-    ['and her?', 'who is Hua Chunying? and her?', 'and her? A spokeswoman.']
+    ['and Hua Chunying?', 'who is Hua Chunying? and her?', 'and her? A spokeswoman.']
+    >>> search_queries("who said that?", [Turn("what was the crux?", "Trust was the crux [1].")])[:2]
+    ['who said that?', 'who said Trust was the crux?']
     """
     if not history or not is_follow_up(question):
         return [question]
     last = history[-1]
-    queries = [question, f"{last.question} {question}"]
     answer = _MARKER.sub("", last.answer).strip()
+    resolved, named = resolve_reference(question, answer, last.question)
+    # A name stands in for the pronoun as the question would have said it; a whole sentence would make the
+    # resolved question resemble the last answer more than any new one, so the bare question stays first.
+    queries = [resolved] if named else [question] + ([resolved] if resolved != question else [])
+    queries.append(f"{last.question} {question}")
     if answer:
         queries.append(f"{question} {answer[:300]}")
     return queries
+
+
+def resolve_reference(question: str, answer: str, earlier: str = "") -> tuple[str, bool]:
+    """The question with its first pronoun replaced: "he", "she", "they"... by the one multi-word name the
+    `earlier` question asked about, if it names exactly one; otherwise, and for "that", "it"..., by the
+    answer's first sentence, so "who said that?" asks about what was said. Unchanged without a pronoun.
+    Also says whether a name was put in.
+
+    >>> resolve_reference("Who said that?", "Beijing insisted trust was the crux. Kim sent a message.")
+    ('Who said Beijing insisted trust was the crux?', False)
+    >>> resolve_reference("Who does she work for?", "A spokeswoman [1].", "Who is Hua Chunying?")
+    ('Who does Hua Chunying work for?', True)
+    """
+    first = re.split(r"(?<=[.!?])\s+", answer.strip(), maxsplit=1)[0].rstrip(".!? ")[:300]
+    names = set(_NAME.findall(earlier))
+    match = _PRONOUN.search(question)
+    if not match or not (first or names):
+        return question, False
+    named = match.group(1).lower() in _PERSONAL and len(names) == 1
+    replacement = names.pop() if named else first
+    if not replacement:
+        return question, False
+    return question[: match.start()] + replacement + question[match.end() :], named
 
 
 def date_mask(chunk_dates: np.ndarray, dates: Dates) -> np.ndarray:

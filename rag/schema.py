@@ -123,6 +123,7 @@ class Answer(_Record):
     hits: tuple[Hit, ...]
     query: str = ""  # the standalone search query actually used (differs for follow-ups)
     confidence: float = 0.0  # cosine similarity of the best supporting sentence to the question
+    coverage: float = 1.0  # share of the question's content words the retrieved passages contain
     backend: str = "extractive"  # what wrote `text`: "extractive" or "llm"
     unsupported: tuple[str, ...] = ()  # generated sentences their cited passage does not support
     notice: str = ""  # e.g. "question was shortened"

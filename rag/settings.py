@@ -87,6 +87,10 @@ class Settings:
     # and unanswerable (highest 0.35) questions (int8 backend, stored sentence vectors; 0.42 / 0.36 before
     # them); the benchmark reports how it does on RealTimeQA's development and test weeks.
     refuse_below: float = 0.38
+    # Also refuse when the passages hold less than this share of the question's own content words (stemmed,
+    # stop and question words left out): the articles are on the topic but not about what is asked.
+    # 0 = off; calibrated on a development set (`python -m eval.calibrate`; README, "Refusal").
+    refuse_coverage_below: float = 0.0
     # For an index without stored sentence vectors (written before they existed): candidate sentences
     # embedded per answer, those sharing the most content words with the question (ties: the better-ranked
     # passage first). Embedding all ~22 of five passages costs ~190 ms on 2 cores;
@@ -105,15 +109,22 @@ class Settings:
     batch_size: int = 32
     # Longer questions are cut to this many characters (with a notice) so latency stays bounded.
     max_question_chars: int = 1000
-    # "extractive" needs no model server; "llm" asks an OpenAI-compatible chat model (key: RAG_LLM_API_KEY).
+    # "extractive" needs no model; "llm" has a chat model write the answer: in this process (llama.cpp, a GGUF
+    # file; requirements-llm.txt) when llm_base_url is empty, else an OpenAI-compatible server (key:
+    # RAG_LLM_API_KEY).
     answerer: Answerer = "extractive"
     # e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8080/v1 (llama.cpp server), https://api.openai.com/v1
     llm_base_url: str = ""
     llm_model: str = "default"
-    # A model server that has not answered within this many seconds is abandoned for the extractive answer.
+    # The local model: a .gguf chat model; empty = the one bundled by requirements-llm.txt's package.
+    llm_model_path: str = ""
+    # Threads for the local model; 0 = one per core.
+    llm_threads: int = 0
+    # A model that has not answered within this many seconds is abandoned for the extractive answer.
     llm_timeout_s: float = 30.0
-    # Passage tokens in the prompt (tiktoken); small local models have 2-8k token contexts.
-    llm_context_tokens: int = 2500
+    # Passage tokens in the prompt (tiktoken). 0 = 600 for the local model (it reads ~100 tokens/s on 2 cores,
+    # so an answer stays near 10 s) and 2,500 for a server (small served models have 2-8k token contexts).
+    llm_context_tokens: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
@@ -137,8 +148,14 @@ class Settings:
         for name in ("top_k", "candidates", "answer_candidates", "rrf_k", "answer_sentences", "batch_size", "chunk_tokens"):
             if getattr(self, name) < 1:
                 raise RagError(f"{name}={getattr(self, name)} must be at least 1")
+        if self.llm_threads < 0 or self.llm_context_tokens < 0:
+            raise RagError("llm_threads and llm_context_tokens must be 0 (automatic) or more")
         if self.answer_rescore < 0:
             raise RagError(f"answer_rescore={self.answer_rescore} must be at least 0")
+
+    def context_tokens(self) -> int:
+        """Passage tokens in a language model's prompt (`llm_context_tokens`, or its automatic value)."""
+        return self.llm_context_tokens or (2500 if self.llm_base_url else 600)
 
     def seed_corpus(self) -> Path | None:
         """The folder a missing index is built from: `corpus_dir` when set; the bundled articles for the

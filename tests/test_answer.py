@@ -71,10 +71,28 @@ def test_follow_up_uses_the_conversation(bundled_index):
     first = bundled_index.ask("Which Chinese vice foreign minister visited Pyongyang last month?")
     assert "Sun Weidong" in first.text
     follow = bundled_index.ask("Who did he hold talks with there?", [Turn(first.question, first.text)])
-    assert follow.query.startswith(first.question)
+    assert follow.query.startswith("Who did ") and "Sun Weidong" in follow.query  # "he", resolved from the answer
     assert "Pak Myong-ho" in follow.text
     alone = bundled_index.ask("Who did he hold talks with there?")
     assert alone.query == "Who did he hold talks with there?"
+
+
+@pytest.mark.parametrize("first_question, follow_up, expected", [
+    ("What did China say was the crux?", "Who said that?", "Beijing insist"),
+    ("Who is Hua Chunying?", "Which ministry does she speak for?", "foreign ministry"),
+])
+def test_a_pronoun_is_resolved_against_the_last_answer(bundled_index, first_question, follow_up, expected):
+    first = bundled_index.ask(first_question)
+    follow = bundled_index.ask(follow_up, [(first.question, first.text)])
+    assert not follow.refused and expected in follow.text and follow.query != follow_up
+    assert bundled_index.ask(follow_up).refused  # without the conversation there is nothing to resolve
+
+
+def test_an_answer_keeps_only_sentences_on_the_question(bundled_index):
+    """The crux answer used to add Kim's message to Xi and Pak's reply, which share only the topic."""
+    answer = bundled_index.ask("What did China say was the crux?")
+    assert len(answer.citations) == 1 and answer.text.count("[") == 1
+    assert "lack of trust between Washington and Pyongyang" in answer.text and "Xi Jinping" not in answer.text
 
 
 def test_retrieval_mode_and_k_are_per_question(bundled_index):
@@ -108,7 +126,7 @@ def test_retrieval_mode_and_k_are_per_question(bundled_index):
 def test_history_in_every_common_shape(bundled_index, shape):
     first = bundled_index.ask("Who is Hua Chunying?")
     follow = bundled_index.ask("what did she say the US should revise?", shape(first.question, first.text))
-    assert follow.query.startswith("Who is Hua Chunying?")  # the conversation was used to search
+    assert follow.query == "what did Hua Chunying say the US should revise?"  # the conversation was used to search
     assert follow.query == bundled_index.ask("what did she say the US should revise?", [Turn(first.question, first.text)]).query
 
 

@@ -97,9 +97,10 @@ def test_planted_instructions_stay_data_and_do_not_change_behaviour(bundled_inde
     user = prompt[1]["content"]
     assert user.count("<passage ") == user.count("</passage>") == len(hits)  # planted tags cannot open or close blocks
     answer = rag.ask("How did the Seoul trade talks end?")
-    # a model that obeys the planted text produces an uncited claim: flagged, and no passage vouches for it
-    assert "evil.example" in answer.text and answer.citations == ()
-    assert any("evil.example" in s for s in answer.unsupported)
+    # a model that obeys the planted text produces an uncited claim: no passage vouches for it, so it is listed
+    # as unsupported and the extractive answer is shown instead
+    assert "evil.example" not in answer.text and answer.backend == "extractive" and "not supported" in answer.notice
+    assert any("evil.example" in s for s in answer.unsupported) and "without a deal" in answer.text
 
 
 def test_renumber_units():

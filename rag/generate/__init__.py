@@ -1,27 +1,25 @@
-"""Answer stage, generative variant: an OpenAI-compatible chat model writes the answer from numbered
-passages; citations are then verified against those passages.
+"""Answer stage, generative variant: a chat model writes the answer from numbered passages; citations are
+then verified against those passages.
 
-The seam is `Generator` (one method, streaming). `OpenAICompatible` speaks the /v1/chat/completions protocol
-that Ollama, llama.cpp's server, vLLM, LM Studio and hosted APIs share. The API key is read from the
-environment (RAG_LLM_API_KEY, else OPENAI_API_KEY) when a request is made, and never logged or stored.
+The seam is `Generator` (one method, streaming). Two implement it: `local.LlamaCpp` runs a GGUF model in
+this process (llama.cpp through xllamacpp: no server, no compiler), and `http.OpenAICompatible` speaks the
+/v1/chat/completions protocol that Ollama, llama.cpp's server, vLLM, LM Studio and hosted APIs share.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 from dataclasses import dataclass
 from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
-from .answer import REFUSAL, AnswerRequest, Draft, Extractive, pieces
-from .chunk import CountTokens, chunk_sentences, sentence_spans, token_counter
-from .embed import Embedder
-from .errors import RagError
-from .schema import Citation, Hit, Turn
+from ..answer import REFUSAL, AnswerRequest, Draft, Extractive, pieces
+from ..chunk import CountTokens, chunk_sentences, sentence_spans, token_counter
+from ..embed import Embedder
+from ..errors import LLMUnavailable
+from ..schema import Citation, Hit, Turn
 
 log = logging.getLogger(__name__)
 NOT_FOUND = "NOT_FOUND"
@@ -38,10 +36,6 @@ _TAG = re.compile(r"</?\s*passage[^>]*>", re.I)
 SUPPORT_THRESHOLD = 0.5  # cosine of a cited sentence to its best passage sentence to count as supported
 
 
-class LLMUnavailable(RagError):
-    """The language model server failed; callers fall back to the extractive answer."""
-
-
 class Generator(Protocol):
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """Text deltas of the model's reply; raises `LLMUnavailable` on any server failure."""
@@ -54,6 +48,7 @@ class Verified:
     citations: tuple[Citation, ...]
     unsupported: tuple[str, ...]  # sentences whose cited passage does not support them
     refused: bool
+    supported: int = 0  # sentences their cited passage supports
 
 
 def build_messages(question: str, hits: Sequence[Hit], budget: int, count: CountTokens) -> list[dict[str, str]]:
@@ -127,7 +122,8 @@ def verify(raw: str, hits: Sequence[Hit], embedder: Embedder) -> Verified:
         if best < SUPPORT_THRESHOLD:
             unsupported.append(sentence)
     citations = [Citation.from_hit(new, hits[old - 1]) for new, old in enumerate(order, start=1)]
-    return Verified(text, tuple(citations), tuple(unsupported), False)
+    supported = sum(1 for _, cited in checks if cited) - sum(1 for s in unsupported if _MARKER.search(s))
+    return Verified(text, tuple(citations), tuple(unsupported), False, supported)
 
 
 def _claims(text: str) -> list[str]:
@@ -176,7 +172,7 @@ class LLMAnswerer:
             return
         settings = self.extractive.settings
         messages = build_messages(
-            request.question, request.hits, settings.llm_context_tokens, token_counter(settings.encoding)
+            request.question, request.hits, settings.context_tokens(), token_counter(settings.encoding)
         )
         raw = ""
         try:
@@ -186,62 +182,15 @@ class LLMAnswerer:
         except LLMUnavailable as e:
             log.warning("%s", e)
             yield from pieces(gate.text)
-            yield Draft(gate.text, gate.citations, False, gate.confidence,
+            yield Draft(gate.text, gate.citations, False, gate.confidence, coverage=gate.coverage,
                         notice=f"{e}; showing the extractive answer instead.")
             return
         verified = verify(raw, request.hits, self.extractive.embedder)
         if verified.refused:
-            yield Draft(REFUSAL, (), True, gate.confidence, backend="llm")
+            yield Draft(REFUSAL, (), True, gate.confidence, coverage=gate.coverage, backend="llm")
+        elif verified.supported == 0:  # nothing the model wrote is backed by a passage: not worth showing
+            yield Draft(gate.text, gate.citations, False, gate.confidence, coverage=gate.coverage, unsupported=verified.unsupported,
+                        notice="The model's answer was not supported by the passages; showing the extractive answer.")
         else:
-            yield Draft(verified.text, verified.citations, False, gate.confidence, "llm", verified.unsupported)
-
-
-class OpenAICompatible:
-    """Streaming chat completions over HTTP (httpx), with a hard timeout on every read."""
-
-    def __init__(self, base_url: str, model: str, timeout_s: float = 30.0, max_tokens: int = 400) -> None:
-        if not base_url:
-            raise RagError("the llm answerer needs RAG_LLM_BASE_URL, e.g. http://127.0.0.1:11434/v1 for Ollama")
-        self.base_url, self.model, self.timeout_s, self.max_tokens = base_url.rstrip("/"), model, timeout_s, max_tokens
-
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        import httpx
-
-        key = os.environ.get("RAG_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or ""
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        body = {"model": self.model, "messages": messages, "stream": True, "temperature": 0, "max_tokens": self.max_tokens}
-        where = f"{self.base_url}/chat/completions"
-        try:
-            with httpx.stream("POST", where, json=body, headers=headers, timeout=httpx.Timeout(self.timeout_s)) as r:
-                if r.status_code != 200:
-                    reason = "rate limited" if r.status_code == 429 else f"HTTP {r.status_code}"
-                    raise LLMUnavailable(f"the language model at {self.base_url} answered {reason}")
-                yield from _sse_deltas(r.iter_lines(), self.base_url)
-        except httpx.TimeoutException as e:
-            raise LLMUnavailable(f"the language model at {self.base_url} timed out after {self.timeout_s:.0f} s") from e
-        except httpx.HTTPError as e:
-            raise LLMUnavailable(f"cannot reach the language model at {self.base_url} ({type(e).__name__})") from e
-
-    def complete(self, messages: list[dict[str, str]]) -> str:
-        return "".join(self.stream(messages))
-
-
-def _sse_deltas(lines: Iterator[str], where: str) -> Iterator[str]:
-    """Text deltas from an OpenAI-style server-sent-event stream."""
-    got_any = False
-    for line in lines:
-        if not line.startswith("data:"):
-            continue
-        payload = line[5:].strip()
-        if payload == "[DONE]":
-            break
-        try:
-            event = json.loads(payload)
-            delta = event["choices"][0].get("delta", {}).get("content") or ""
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
-            raise LLMUnavailable(f"the language model at {where} sent a malformed stream") from e
-        got_any = True
-        if delta:
-            yield delta
-    if not got_any:
-        raise LLMUnavailable(f"the language model at {where} sent no answer")
+            yield Draft(verified.text, verified.citations, False, gate.confidence, "llm", verified.unsupported,
+                        coverage=gate.coverage)

@@ -1,0 +1,103 @@
+"""`python -m eval.calibrate`: the refusal thresholds, set on development questions the benchmark never reports.
+
+Development set: SQuAD dev questions after the first 1,000 (the benchmark answers the first 1,000), asked
+twice through the ordinary `ask()`:
+- answerable: over the whole SQuAD corpus;
+- on topic, answer absent: over the corpus without the questions' own paragraphs. Their article's other
+  paragraphs stay, so the search still finds the topic. A question counts as absent only if no passage it
+  is shown contains a gold answer.
+
+For each coverage threshold it reports the refusal recall on the absent questions, the share of answerable
+ones refused, and the precision of refusals on a set with as many absent as answerable questions; then the
+threshold with the best recall at a precision of at least `--precision`. The held-out unanswerable set
+(`--dataset heldout-refusal`) and RealTimeQA are not used here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rag import RAG, Settings
+
+from . import metrics as m
+from .__main__ import DEFAULT_DATASETS_DIR
+from .datasets import ROOT, DatasetMissing, squad
+from .runner import RunConfig, open_index
+from .datasets import Dataset
+
+BENCHMARK_QUESTIONS = 1000  # the benchmark's SQuAD answer sample: never calibrated on
+GRID = tuple(round(0.05 * i, 2) for i in range(0, 21))
+
+
+def features(rag: RAG, questions: list[Any]) -> list[dict[str, Any]]:
+    """Confidence and coverage of each question's answer (refusal thresholds off), and whether the
+    passages it was shown hold a gold answer."""
+    rows = []
+    for q in questions:
+        answer = rag.ask(q.question)
+        shown = " ".join(h.chunk.text for h in answer.hits)
+        rows.append({"id": q.id, "confidence": answer.confidence, "coverage": answer.coverage,
+                     "gold_shown": m.contains_answer(shown, q.answers)})
+    return rows
+
+
+def sweep(answerable: list[dict], absent: list[dict], refuse_below: float) -> list[dict[str, float]]:
+    """Refusals per coverage threshold, with the confidence gate at `refuse_below` (a balanced set)."""
+    n = min(len(answerable), len(absent))
+    out = []
+    for t in GRID:
+        def refused(r: dict) -> bool:
+            return r["confidence"] < refuse_below or r["coverage"] < t
+
+        tp = sum(refused(r) for r in absent[:n])
+        fp = sum(refused(r) for r in answerable[:n])
+        out.append({"coverage_below": t, "absent_refused": round(tp / n, 3), "answerable_refused": round(fp / n, 3),
+                    "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.calibrate", description=__doc__.split("\n")[0])
+    parser.add_argument("--questions", type=int, default=400, help="development questions (after the first 1,000)")
+    parser.add_argument("--precision", type=float, default=0.9, help="lowest refusal precision to accept")
+    parser.add_argument("--datasets-dir", type=Path, default=DEFAULT_DATASETS_DIR)
+    parser.add_argument("--cache-dir", type=Path, default=RunConfig.cache_dir)
+    parser.add_argument("--out", type=Path, default=ROOT / "eval" / "out" / "calibration.json")
+    args = parser.parse_args(argv)
+    try:
+        data = squad(args.datasets_dir)
+    except DatasetMissing as e:
+        print(f"skipping: {e}", file=sys.stderr)
+        return 0
+    settings = Settings.from_env().replace(refuse_below=0.0, refuse_coverage_below=0.0)
+    # every 7th question from the development range: many articles, not the first few
+    dev = list(data.questions[BENCHMARK_QUESTIONS::7][: args.questions])
+    config = RunConfig(cache_dir=args.cache_dir)
+    whole, _ = open_index(data, settings, config)
+    removed = {d for q in dev for d in q.gold_docs}
+    without = Dataset("squad-without-dev-paragraphs", data.questions, tuple(r for r in data.records if r["url"] not in removed))
+    holed, _ = open_index(without, settings, config)
+    answerable = [r for r in features(whole, dev) if r["gold_shown"]]
+    absent = [r for r in features(holed, dev) if not r["gold_shown"]]
+    default = Settings().refuse_below
+    table = sweep(answerable, absent, default)
+    ok = [row for row in table if row["precision"] >= args.precision]
+    best = max(ok, key=lambda row: (row["absent_refused"], -row["coverage_below"])) if ok else None
+    report = {"questions": len(dev), "answerable": len(answerable), "absent": len(absent), "refuse_below": default,
+              "sweep": table, "chosen": best}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{len(dev)} questions: {len(answerable)} answerable with gold shown, {len(absent)} absent")
+    print("coverage_below  absent refused  answerable refused  precision")
+    for row in table:
+        print(f"{row['coverage_below']:>14}  {row['absent_refused']:>14}  {row['answerable_refused']:>18}  {row['precision']:>9}")
+    print(f"chosen: {best}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

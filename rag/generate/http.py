@@ -1,0 +1,64 @@
+"""A chat model behind an OpenAI-compatible HTTP server, streamed.
+
+The API key is read from the environment (RAG_LLM_API_KEY, else OPENAI_API_KEY) when a request is made,
+and never logged or stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Iterator
+
+from ..errors import LLMUnavailable, RagError
+
+
+class OpenAICompatible:
+    """Streaming chat completions over HTTP (httpx), with a hard timeout on every read."""
+
+    def __init__(self, base_url: str, model: str, timeout_s: float = 30.0, max_tokens: int = 400) -> None:
+        if not base_url:
+            raise RagError("the llm answerer needs RAG_LLM_BASE_URL, e.g. http://127.0.0.1:11434/v1 for Ollama")
+        self.base_url, self.model, self.timeout_s, self.max_tokens = base_url.rstrip("/"), model, timeout_s, max_tokens
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        import httpx
+
+        key = os.environ.get("RAG_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or ""
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        body = {"model": self.model, "messages": messages, "stream": True, "temperature": 0, "max_tokens": self.max_tokens}
+        where = f"{self.base_url}/chat/completions"
+        try:
+            with httpx.stream("POST", where, json=body, headers=headers, timeout=httpx.Timeout(self.timeout_s)) as r:
+                if r.status_code != 200:
+                    reason = "rate limited" if r.status_code == 429 else f"HTTP {r.status_code}"
+                    raise LLMUnavailable(f"the language model at {self.base_url} answered {reason}")
+                yield from _sse_deltas(r.iter_lines(), self.base_url)
+        except httpx.TimeoutException as e:
+            raise LLMUnavailable(f"the language model at {self.base_url} timed out after {self.timeout_s:.0f} s") from e
+        except httpx.HTTPError as e:
+            raise LLMUnavailable(f"cannot reach the language model at {self.base_url} ({type(e).__name__})") from e
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        return "".join(self.stream(messages))
+
+
+def _sse_deltas(lines: Iterator[str], where: str) -> Iterator[str]:
+    """Text deltas from an OpenAI-style server-sent-event stream."""
+    got_any = False
+    for line in lines:
+        if not line.startswith("data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            break
+        try:
+            event = json.loads(payload)
+            delta = event["choices"][0].get("delta", {}).get("content") or ""
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+            raise LLMUnavailable(f"the language model at {where} sent a malformed stream") from e
+        got_any = True
+        if delta:
+            yield delta
+    if not got_any:
+        raise LLMUnavailable(f"the language model at {where} sent no answer")

