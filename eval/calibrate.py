@@ -30,7 +30,8 @@ from .runner import RunConfig, open_index
 from .datasets import Dataset
 
 BENCHMARK_QUESTIONS = 1000  # the benchmark's SQuAD answer sample: never calibrated on
-GRID = tuple(round(0.05 * i, 2) for i in range(0, 21))
+COVERAGE_GRID = tuple(round(0.05 * i, 2) for i in range(0, 21))
+CONFIDENCE_GRID = tuple(round(0.30 + 0.02 * i, 2) for i in range(0, 11))
 
 
 def features(rag: RAG, questions: list[Any]) -> list[dict[str, Any]]:
@@ -45,18 +46,19 @@ def features(rag: RAG, questions: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def sweep(answerable: list[dict], absent: list[dict], refuse_below: float) -> list[dict[str, float]]:
-    """Refusals per coverage threshold, with the confidence gate at `refuse_below` (a balanced set)."""
+def sweep(answerable: list[dict], absent: list[dict]) -> list[dict[str, float]]:
+    """Refusals for each pair of thresholds (confidence, coverage), on as many absent as answerable questions."""
     n = min(len(answerable), len(absent))
     out = []
-    for t in GRID:
-        def refused(r: dict) -> bool:
-            return r["confidence"] < refuse_below or r["coverage"] < t
+    for below in CONFIDENCE_GRID:
+        for t in COVERAGE_GRID:
+            def refused(r: dict) -> bool:
+                return r["confidence"] < below or r["coverage"] < t
 
-        tp = sum(refused(r) for r in absent[:n])
-        fp = sum(refused(r) for r in answerable[:n])
-        out.append({"coverage_below": t, "absent_refused": round(tp / n, 3), "answerable_refused": round(fp / n, 3),
-                    "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0})
+            tp = sum(refused(r) for r in absent[:n])
+            fp = sum(refused(r) for r in answerable[:n])
+            out.append({"refuse_below": below, "coverage_below": t, "absent_refused": round(tp / n, 3),
+                        "answerable_refused": round(fp / n, 3), "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0})
     return out
 
 
@@ -83,19 +85,20 @@ def main(argv: list[str] | None = None) -> int:
     holed, _ = open_index(without, settings, config)
     answerable = [r for r in features(whole, dev) if r["gold_shown"]]
     absent = [r for r in features(holed, dev) if not r["gold_shown"]]
-    default = Settings().refuse_below
-    table = sweep(answerable, absent, default)
+    table = sweep(answerable, absent)
     ok = [row for row in table if row["precision"] >= args.precision]
-    best = max(ok, key=lambda row: (row["absent_refused"], -row["coverage_below"])) if ok else None
-    report = {"questions": len(dev), "answerable": len(answerable), "absent": len(absent), "refuse_below": default,
-              "sweep": table, "chosen": best}
+    best = max(ok, key=lambda row: (row["absent_refused"], -row["answerable_refused"])) if ok else None
+    report = {"questions": len(dev), "answerable": len(answerable), "absent": len(absent), "sweep": table,
+              "chosen": best, "features": {"answerable": answerable, "absent": absent}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{len(dev)} questions: {len(answerable)} answerable with gold shown, {len(absent)} absent")
-    print("coverage_below  absent refused  answerable refused  precision")
+    print("refuse_below  coverage_below  absent refused  answerable refused  precision")
     for row in table:
-        print(f"{row['coverage_below']:>14}  {row['absent_refused']:>14}  {row['answerable_refused']:>18}  {row['precision']:>9}")
-    print(f"chosen: {best}")
+        if row["precision"] >= args.precision - 0.05:
+            print(f"{row['refuse_below']:>12}  {row['coverage_below']:>14}  {row['absent_refused']:>14}  "
+                  f"{row['answerable_refused']:>18}  {row['precision']:>9}")
+    print(f"chosen (best recall at precision >= {args.precision}): {best}")
     return 0
 
 

@@ -58,7 +58,7 @@ def evaluate(dataset: Dataset, settings: Settings, config: RunConfig, progress: 
         questions = _answer_sample(dataset, config)
         for mode, answerer in runs:
             rows, lat = run_answers(dataset, rag, mode, questions, progress, answerer)
-            name = mode if answerer == "extractive" else f"{mode} + llm ({settings.llm_model})"
+            name = mode if answerer == "extractive" else f"{mode} + llm ({llm_label(settings)})"
             entry = result["modes"].setdefault(name, {})
             entry["ask_latency"] = latency(lat)
             for split in sorted({r["split"] for r in rows}):
@@ -102,6 +102,13 @@ def whole_document_dense(dataset: Dataset, rag, progress: Progress) -> dict[str,
             | {"ndcg@10": m.ndcg_at_k(docs, set(q.gold_docs), 10), "mrr@10": m.mrr_at_k(docs, set(q.gold_docs), 10)}
         )
     return {"retrieval_latency": latency(lat), "retrieval[all]": summarise(rows, RETRIEVAL_KEYS)}
+
+
+def llm_label(settings: Settings) -> str:
+    """The chat model's name for reports: the served model, or the local GGUF file."""
+    if settings.llm_base_url:
+        return settings.llm_model
+    return Path(settings.llm_model_path).name if settings.llm_model_path else "bundled SmolLM2-135M-Instruct Q4_1, in process"
 
 
 def _answer_sample(dataset: Dataset, config: RunConfig):  # type: ignore[no-untyped-def]

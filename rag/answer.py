@@ -310,7 +310,8 @@ def extract_answer(
     query_terms = {t for terms in content_terms(list(scoring_queries)) for t in terms}
     terms = [set(t) for t in content_terms([s.text for s in sentences])]
     titles = {t for title in content_terms([h.chunk.title for h in hits]) for t in title}
-    coverage = question_coverage(set(content_terms([question])[0]), titles.union(*terms))
+    found = titles.union(*terms)  # a follow-up is judged as the conversation resolved it, too
+    coverage = max(question_coverage(set(q) - REPORTING, found) for q in content_terms([question, *scoring_queries]))
     overlaps = [lexical_overlap(query_terms, t) for t in terms]
     keep, cosines, confidence = sentence_cosines(sentences, overlaps, query_vectors, hits, embedder, settings, stored)
     sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]

