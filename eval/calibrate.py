@@ -25,9 +25,8 @@ from rag import RAG, Settings
 
 from . import metrics as m
 from .__main__ import DEFAULT_DATASETS_DIR
-from .datasets import ROOT, DatasetMissing, squad
+from .datasets import ROOT, Dataset, DatasetMissing, squad
 from .runner import RunConfig, open_index
-from .datasets import Dataset
 
 BENCHMARK_QUESTIONS = 1000  # the benchmark's SQuAD answer sample: never calibrated on
 COVERAGE_GRID = tuple(round(0.05 * i, 2) for i in range(0, 21))
@@ -52,11 +51,8 @@ def sweep(answerable: list[dict], absent: list[dict]) -> list[dict[str, float]]:
     out = []
     for below in CONFIDENCE_GRID:
         for t in COVERAGE_GRID:
-            def refused(r: dict) -> bool:
-                return r["confidence"] < below or r["coverage"] < t
-
-            tp = sum(refused(r) for r in absent[:n])
-            fp = sum(refused(r) for r in answerable[:n])
+            tp = sum(r["confidence"] < below or r["coverage"] < t for r in absent[:n])
+            fp = sum(r["confidence"] < below or r["coverage"] < t for r in answerable[:n])
             out.append({"refuse_below": below, "coverage_below": t, "absent_refused": round(tp / n, 3),
                         "answerable_refused": round(fp / n, 3), "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0})
     return out

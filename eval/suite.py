@@ -11,7 +11,18 @@ from rag import Settings
 from . import metrics as m
 from .datasets import Dataset, _jsonl
 from .dedup import evaluate_near_duplicates
-from .runner import MODES, RECALL_KS, RunConfig, Progress, latency, open_index, run_answers, run_retrieval, subset, summarise
+from .runner import (
+    MODES,
+    RECALL_KS,
+    Progress,
+    RunConfig,
+    latency,
+    open_index,
+    run_answers,
+    run_retrieval,
+    subset,
+    summarise,
+)
 
 PUBLISHED = {
     "multihop-rag": {

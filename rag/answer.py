@@ -88,7 +88,9 @@ class Extractive:
     def draft(self, r: AnswerRequest) -> Draft:
         if not r.hits:
             return Draft(REFUSAL, (), True, 0.0)
-        found = extract_answer(r.question, r.queries[:2], r.vectors[:2], r.hits, self.embedder, self.settings, r.sentences)
+        found = extract_answer(
+            r.question, r.queries[:2], r.vectors[:2], r.hits, self.embedder, self.settings, r.sentences
+        )
         return Draft(found.text, found.citations, found.refused, round(found.confidence, 4),
                      coverage=round(found.coverage, 4))
 

@@ -8,7 +8,7 @@ import pytest
 
 from rag import RAG, RagError, Settings, answer_to_text
 
-from .conftest import MINISTER, write_dated_articles
+from .conftest import write_dated_articles
 from .test_cli import run
 
 

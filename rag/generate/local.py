@@ -110,7 +110,8 @@ class LlamaCpp:
                 try:
                     item = deltas.get(timeout=self.timeout_s)
                 except queue.Empty:
-                    raise LLMUnavailable(f"the local model {self.name} produced nothing for {self.timeout_s:.0f} s") from None
+                    silent = f"the local model {self.name} produced nothing for {self.timeout_s:.0f} s"
+                    raise LLMUnavailable(silent) from None
                 if item is _DONE:
                     return
                 if isinstance(item, LLMUnavailable):

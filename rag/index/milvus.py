@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import IndexCorrupt, MissingDependency, RagError
 from ..schema import Chunk
 from .dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
-from .sparse import B, K1, tokenize
+from .sparse import K1, B, tokenize
 
 log = logging.getLogger(__name__)
 INSERT_BATCH = 5000
@@ -227,7 +227,8 @@ def _schema(milvus, dimension: int, large: bool, full_text: bool):  # type: igno
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
     params = milvus.prepare_index_params()
     if large:
-        params.add_index("vector", index_type="HNSW", metric_type="IP", params={"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION})
+        graph = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}
+        params.add_index("vector", index_type="HNSW", metric_type="IP", params=graph)
     else:
         params.add_index("vector", index_type="FLAT", metric_type="IP")
     if full_text:
