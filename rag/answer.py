@@ -320,7 +320,7 @@ def extract_answer(
     scores = [float(c) + LEXICAL_WEIGHT * o for c, o in zip(cosines, overlaps)]
     if confidence < settings.refuse_below or coverage < settings.refuse_coverage_below:
         return Extracted(REFUSAL, (), True, confidence, coverage)
-    anchors = anchor_terms(query_terms, terms)
+    anchors = anchor_terms(set(content_terms([question])[0]), terms)  # the asker's words, not the last answer's
     chosen = select_sentences(scores, terms, settings.answer_sentences, settings.answer_keep_ratio, anchors)
     if not chosen:
         return Extracted(REFUSAL, (), True, confidence, coverage)

@@ -159,7 +159,7 @@ def search_queries(question: str, history: Sequence[Turn]) -> list[str]:
 
 def resolve_reference(question: str, answer: str, earlier: str = "") -> tuple[str, bool]:
     """The question with its first pronoun replaced: "he", "she", "they"... by the one multi-word name the
-    `earlier` question asked about, if it names exactly one; otherwise, and for "that", "it"..., by the
+    `earlier` question asked about (unchanged when it names none or several); "that", "it"... by the
     answer's first sentence, so "who said that?" asks about what was said. Unchanged without a pronoun.
     Also says whether a name was put in.
 
@@ -171,13 +171,15 @@ def resolve_reference(question: str, answer: str, earlier: str = "") -> tuple[st
     first = re.split(r"(?<=[.!?])\s+", answer.strip(), maxsplit=1)[0].rstrip(".!? ")[:300]
     names = set(_NAME.findall(earlier))
     match = _PRONOUN.search(question)
-    if not match or not (first or names):
+    if not match:
         return question, False
-    named = match.group(1).lower() in _PERSONAL and len(names) == 1
-    replacement = names.pop() if named else first
-    if not replacement:
+    if match.group(1).lower() in _PERSONAL:  # a person: only a name can stand in (a sentence would drown the
+        if len(names) != 1:  # question); without exactly one, the conversation variants do the work
+            return question, False
+        return question[: match.start()] + names.pop() + question[match.end() :], True
+    if not first:
         return question, False
-    return question[: match.start()] + replacement + question[match.end() :], named
+    return question[: match.start()] + first + question[match.end() :], False
 
 
 def date_mask(chunk_dates: np.ndarray, dates: Dates) -> np.ndarray:

@@ -42,6 +42,9 @@ MAX_TEXT_BYTES = 65_535  # Milvus' VARCHAR limit; a chunk is ~1-2 KB
 @lru_cache(maxsize=4)
 def client(uri: str):  # type: ignore[no-untyped-def]
     """One connection per URI per process (Milvus Lite starts a local server for its file)."""
+    # gRPC's C core prints keepalive notices ("GOAWAY ... too_many_pings") to stderr on long runs unless told
+    # otherwise before it starts; a setting the user made wins.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     try:
         from pymilvus import MilvusClient
     except ImportError as e:
