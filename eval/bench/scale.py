@@ -37,7 +37,7 @@ def bench_scale(settings: Settings, n: int, chunks, base: np.ndarray, sentences,
     import dataclasses
 
     from rag.index.dense import FaissIndex
-    from rag.index.milvus import MilvusBM25, MilvusIndex, client
+    from rag.index.milvus import MilvusBM25, MilvusIndex, release
     from rag.index.sentences import SentenceVectors, quantize
     from rag.index.sparse import BM25Index
     from rag.index.store import FORMAT_VERSION, IndexData, Manifest, write_index
@@ -90,8 +90,7 @@ def bench_scale(settings: Settings, n: int, chunks, base: np.ndarray, sentences,
     write_index(folder, IndexData(manifest, articles, doc_chunks, chosen, sparse, stored))
     del chosen, sparse, doc_chunks, articles, vectors, stored
     if store == "milvus":  # Milvus Lite opens its file in one process at a time: hand it to the probe
-        client(uri).close()
-        client.cache_clear()
+        release(uri)
     disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     out["disk_bytes_per_chunk"] = round(disk / n)
     env = {**os.environ, "RAG_INDEX_DIR": str(folder)}

@@ -59,6 +59,18 @@ def client(uri: str):  # type: ignore[no-untyped-def]
         raise RagError(f"cannot connect to Milvus at {uri!r} ({type(e).__name__}); check RAG_MILVUS_URI and that the server is up") from e
 
 
+def release(uri: str) -> None:
+    """Close this process's connection to `uri` and, for Milvus Lite, stop its embedded server, so another
+    process can open the file (Lite serves one process at a time)."""
+    if client.cache_info().currsize:
+        client(uri).close()
+        client.cache_clear()
+    if "://" not in uri:
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(uri)
+
+
 class MilvusIndex:
     NAME = "milvus"  # as recorded in the manifest
     FILE = "dense.milvus.json"
