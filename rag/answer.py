@@ -7,9 +7,10 @@ the `answer_rescore` best are also embedded on their own, and their cosine is th
 passage context alone scores the sentences of one on-topic passage too alike). For an index without stored
 vectors (older, or built by an embedder that cannot pool sentences), only the `answer_candidates` sentences
 sharing the most words are embedded, on their own. The best sentences form the answer, each followed by the
-[n] of the passage it came from; passages are numbered in order of first use. When even the best sentence is
-semantically far from the question the articles do not hold the answer, and the answer says so instead of
-citing something unrelated.
+[n] of the passage it came from; passages are numbered in order of first use; a sentence after the first must
+hold the question's most specific word. When even the best sentence is semantically far from the question, or
+the passages lack too many of the question's own words, the articles do not hold the answer, and the answer
+says so instead of citing something unrelated (both thresholds calibrated by `python -m eval.calibrate`).
 """
 
 from __future__ import annotations
