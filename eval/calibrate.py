@@ -33,28 +33,35 @@ COVERAGE_GRID = tuple(round(0.05 * i, 2) for i in range(0, 21))
 CONFIDENCE_GRID = tuple(round(0.30 + 0.02 * i, 2) for i in range(0, 11))
 
 
-def features(rag: RAG, questions: list[Any]) -> list[dict[str, Any]]:
-    """Confidence and coverage of each question's answer (refusal thresholds off), and whether the
-    passages it was shown hold a gold answer."""
+def features(rag: RAG, checked: RAG, questions: list[Any]) -> list[dict[str, Any]]:
+    """Confidence and coverage of each question's answer (refusal thresholds off), whether the answer-kind
+    check (`checked`: the same index with answer_kinds="check") lets it through, and whether the passages it
+    was shown hold a gold answer."""
     rows = []
     for q in questions:
         answer = rag.ask(q.question)
         shown = " ".join(h.chunk.text for h in answer.hits)
         rows.append({"id": q.id, "confidence": answer.confidence, "coverage": answer.coverage,
-                     "gold_shown": m.contains_answer(shown, q.answers)})
+                     "kind_ok": not checked.ask(q.question).refused, "gold_shown": m.contains_answer(shown, q.answers)})
     return rows
 
 
-def sweep(answerable: list[dict], absent: list[dict]) -> list[dict[str, float]]:
-    """Refusals for each pair of thresholds (confidence, coverage), on as many absent as answerable questions."""
+def sweep(answerable: list[dict], absent: list[dict]) -> list[dict[str, Any]]:
+    """Refusals for each (confidence, coverage) threshold pair, with the answer-kind check off and on, on as
+    many absent as answerable questions."""
     n = min(len(answerable), len(absent))
     out = []
-    for below in CONFIDENCE_GRID:
-        for t in COVERAGE_GRID:
-            tp = sum(r["confidence"] < below or r["coverage"] < t for r in absent[:n])
-            fp = sum(r["confidence"] < below or r["coverage"] < t for r in answerable[:n])
-            out.append({"refuse_below": below, "coverage_below": t, "absent_refused": round(tp / n, 3),
-                        "answerable_refused": round(fp / n, 3), "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0})
+    for kinds in ("off", "check"):
+        for below in CONFIDENCE_GRID:
+            for t in COVERAGE_GRID:
+                def refused(r: dict, below: float = below, t: float = t, kinds: str = kinds) -> bool:
+                    return r["confidence"] < below or r["coverage"] < t or (kinds == "check" and not r["kind_ok"])
+
+                tp = sum(refused(r) for r in absent[:n])
+                fp = sum(refused(r) for r in answerable[:n])
+                out.append({"answer_kinds": kinds, "refuse_below": below, "coverage_below": t,
+                            "absent_refused": round(tp / n, 3), "answerable_refused": round(fp / n, 3),
+                            "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0})
     return out
 
 
@@ -71,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetMissing as e:
         print(f"skipping: {e}", file=sys.stderr)
         return 0
-    settings = Settings.from_env().replace(refuse_below=0.0, refuse_coverage_below=0.0)
+    settings = Settings.from_env().replace(refuse_below=0.0, refuse_coverage_below=0.0, answer_kinds="off")
     # every 7th question from the development range: many articles, not the first few
     dev = list(data.questions[BENCHMARK_QUESTIONS::7][: args.questions])
     config = RunConfig(cache_dir=args.cache_dir)
@@ -79,8 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     removed = {d for q in dev for d in q.gold_docs}
     without = Dataset("squad-without-dev-paragraphs", data.questions, tuple(r for r in data.records if r["url"] not in removed))
     holed, _ = open_index(without, settings, config)
-    answerable = [r for r in features(whole, dev) if r["gold_shown"]]
-    absent = [r for r in features(holed, dev) if not r["gold_shown"]]
+    def checking(rag: RAG) -> RAG:
+        return RAG(rag.settings.replace(answer_kinds="check"), embedder=rag.embedder)
+
+    answerable = [r for r in features(whole, checking(whole), dev) if r["gold_shown"]]
+    absent = [r for r in features(holed, checking(holed), dev) if not r["gold_shown"]]
     table = sweep(answerable, absent)
     ok = [row for row in table if row["precision"] >= args.precision]
     best = max(ok, key=lambda row: (row["absent_refused"], -row["answerable_refused"])) if ok else None
@@ -89,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{len(dev)} questions: {len(answerable)} answerable with gold shown, {len(absent)} absent")
-    print("refuse_below  coverage_below  absent refused  answerable refused  precision")
+    print("answer_kinds  refuse_below  coverage_below  absent refused  answerable refused  precision")
     for row in table:
         if row["precision"] >= args.precision - 0.05:
-            print(f"{row['refuse_below']:>12}  {row['coverage_below']:>14}  {row['absent_refused']:>14}  "
-                  f"{row['answerable_refused']:>18}  {row['precision']:>9}")
+            print(f"{row['answer_kinds']:>12}  {row['refuse_below']:>12}  {row['coverage_below']:>14}  "
+                  f"{row['absent_refused']:>14}  {row['answerable_refused']:>18}  {row['precision']:>9}")
     print(f"chosen (best recall at precision >= {args.precision}): {best}")
     return 0
 

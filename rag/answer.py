@@ -38,6 +38,14 @@ DUPLICATE_JACCARD = 0.5  # sentences sharing half their words say the same thing
 # Stems of reporting verbs: news questions ask what someone said; the verb is not what is asked.
 REPORTING = frozenset({"say", "said", "tell", "told", "state", "report", "claim", "announc", "accord", "ad"})
 _BULLET = re.compile(r"^•\s*")
+# What a question asks for, when its first words say so, and how an answer sentence shows it.
+_ASKS_NUMBER = re.compile(r"^\W*(how (many|much)|what (number|percentage|proportion|share))\b", re.I)
+_ASKS_DATE = re.compile(r"^\W*(when|(in )?what (year|date|month|day)|(in )?which (year|month))\b", re.I)
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                     r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|twice|several|few)\b", re.I)
+_DATE = re.compile(r"\b(1\d{3}|20\d{2})s?\b|\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
+                   r"sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?|monday|tuesday|wednesday|thursday|friday|"
+                   r"saturday|sunday|yesterday|today|tomorrow|ago|decades?|centur(y|ies)|weeks?|months?|years?)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -283,6 +291,24 @@ class Extracted:
     coverage: float  # share of the question's own content words found in the passages (1.0: it has none)
 
 
+def asks_for(question: str) -> str:
+    """What kind of answer the question's first words ask for: "number", "date" or "" (anything).
+
+    >>> asks_for("How many warheads does it have?"), asks_for("When did the talks end?"), asks_for("Who is Liu?")
+    ('number', 'date', '')
+    """
+    return "number" if _ASKS_NUMBER.search(question) else "date" if _ASKS_DATE.search(question) else ""
+
+
+def shows(text: str, kind: str) -> bool:
+    """Whether a sentence holds an answer of that kind (always, for "").
+
+    >>> shows("It has about 50 warheads.", "number"), shows("Talks ended without a deal.", "date")
+    (True, False)
+    """
+    return not kind or bool((_NUMBER if kind == "number" else _DATE).search(text))
+
+
 def question_coverage(question_terms: set[str], passage_terms: set[str]) -> float:
     """Share of the question's content words that occur in the passages; 1.0 for a question without any
     (a follow-up such as "who said that?" leans on the conversation instead).
@@ -326,6 +352,9 @@ def extract_answer(
     if not chosen:
         return Extracted(REFUSAL, (), True, confidence, coverage)
     picked = [sentences[i] for i in chosen]
+    kind = asks_for(question) if settings.answer_kinds == "check" else ""
+    if not any(shows(p.text, kind) for p in picked):  # "how many?" answered by a sentence with no number
+        return Extracted(REFUSAL, (), True, confidence, coverage)
     markers, citations = number_citations(hits, picked)
     text = " ".join(f"{_BULLET.sub('', s.text)} [{n}]" for s, n in zip(picked, markers))
     return Extracted(text, citations, False, confidence, coverage)

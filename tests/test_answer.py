@@ -197,3 +197,25 @@ def test_rrf_and_selection_units():
     assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
     assert select_sentences([0.5, 0.45, 0.1], [{"a"}, {"b"}, {"c"}], limit=3, keep_ratio=0.8) == [0, 1]
     assert search_queries("Who is Liu Xiaoming, China's envoy?", [Turn("x", "y")]) == ["Who is Liu Xiaoming, China's envoy?"]
+
+
+def test_answer_kind_check_refuses_a_count_without_a_number(tmp_path, embedder):
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "seoul.txt").write_text(
+        "Trade officials meet in Seoul\n\nTrade officials from Seoul and Tokyo met in Seoul on Monday to discuss "
+        "tariffs on steel. The talks ended without a deal, the ministry said.\n"
+    )
+    (articles / "busan.txt").write_text(
+        "Port workers strike in Busan\n\nTwelve hundred port workers walked out in Busan on Friday over pay. "
+        "The union said the strike would last three days.\n"
+    )
+    rag = RAG(Settings(index_dir=tmp_path / "index", answer_kinds="check"), embedder=embedder)
+    rag.index([articles])
+    unchecked = RAG(rag.settings.replace(answer_kinds="off"), embedder=embedder)
+    count = "How many trade officials met in Seoul on Monday?"
+    assert not unchecked.ask(count).refused  # the sentence about the meeting is close, but holds no number
+    assert rag.ask(count).refused
+    answer = rag.ask("How many port workers walked out in Busan?")
+    assert not answer.refused and "Twelve hundred" in answer.text
+    assert not rag.ask("When did the trade officials meet in Seoul?").refused  # "Monday" is a date word

@@ -148,13 +148,13 @@ def test_refusal_calibration_sweep_counts_by_hand():
     """eval.calibrate's sweep on a hand-worked case: 2 answerable and 2 absent questions."""
     from eval.calibrate import sweep
 
-    answerable = [{"confidence": 0.60, "coverage": 1.0}, {"confidence": 0.41, "coverage": 0.5}]
-    absent = [{"confidence": 0.50, "coverage": 0.4}, {"confidence": 0.35, "coverage": 1.0}]
-    rows = {(r["refuse_below"], r["coverage_below"]): r for r in sweep(answerable, absent)}
-    # cosine 0.36 refuses only the second absent one; coverage 0.45 adds the first absent one
-    assert rows[(0.36, 0.0)] == {"refuse_below": 0.36, "coverage_below": 0.0, "absent_refused": 0.5,
-                                 "answerable_refused": 0.0, "precision": 1.0}
-    assert rows[(0.36, 0.45)]["absent_refused"] == 1.0 and rows[(0.36, 0.45)]["precision"] == 1.0
+    answerable = [{"confidence": 0.60, "coverage": 1.0, "kind_ok": True}, {"confidence": 0.41, "coverage": 0.5, "kind_ok": True}]
+    absent = [{"confidence": 0.50, "coverage": 0.4, "kind_ok": False}, {"confidence": 0.35, "coverage": 1.0, "kind_ok": True}]
+    rows = {(r["answer_kinds"], r["refuse_below"], r["coverage_below"]): r for r in sweep(answerable, absent)}
+    # cosine 0.36 refuses only the second absent one; coverage 0.45, or the answer-kind check, adds the first
+    assert rows[("off", 0.36, 0.0)] == {"answer_kinds": "off", "refuse_below": 0.36, "coverage_below": 0.0,
+                                        "absent_refused": 0.5, "answerable_refused": 0.0, "precision": 1.0}
+    assert rows[("off", 0.36, 0.45)]["absent_refused"] == rows[("check", 0.36, 0.0)]["absent_refused"] == 1.0
     # cosine 0.42 also refuses the answerable one at 0.41; coverage 0.55 refuses it again (counted once)
-    assert rows[(0.42, 0.55)] == {"refuse_below": 0.42, "coverage_below": 0.55, "absent_refused": 1.0,
-                                  "answerable_refused": 0.5, "precision": 0.667}
+    assert rows[("off", 0.42, 0.55)] == {"answer_kinds": "off", "refuse_below": 0.42, "coverage_below": 0.55,
+                                         "absent_refused": 1.0, "answerable_refused": 0.5, "precision": 0.667}
