@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     config = RunConfig(cache_dir=args.cache_dir)
     whole, _ = open_index(data, settings, config)
     removed = {d for q in dev for d in q.gold_docs}
-    without = Dataset("squad-without-dev-paragraphs", data.questions, tuple(r for r in data.records if r["url"] not in removed))
+    kept = tuple(r for r in data.records if r["url"] not in removed)
+    without = Dataset("squad-without-dev-paragraphs", data.questions, kept)
     holed, _ = open_index(without, settings, config)
     def checking(rag: RAG) -> RAG:
         return RAG(rag.settings.replace(answer_kinds="check"), embedder=rag.embedder)

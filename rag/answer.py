@@ -45,7 +45,8 @@ _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|el
                      r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|twice|several|few)\b", re.I)
 _DATE = re.compile(r"\b(1\d{3}|20\d{2})s?\b|\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
                    r"sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?|monday|tuesday|wednesday|thursday|friday|"
-                   r"saturday|sunday|yesterday|today|tomorrow|ago|decades?|centur(y|ies)|weeks?|months?|years?)\b", re.I)
+                   r"saturday|sunday|yesterday|today|tomorrow|ago|decades?|centur(y|ies)|weeks?|months?|years?)\b",
+                   re.I)
 
 
 @dataclass(frozen=True)
