@@ -45,8 +45,9 @@ _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|el
                      r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|twice|several|few)\b", re.I)
 _DATE = re.compile(r"\b(1\d{3}|20\d{2})s?\b|\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
                    r"sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?|monday|tuesday|wednesday|thursday|friday|"
-                   r"saturday|sunday|yesterday|today|tomorrow|ago|decades?|centur(y|ies)|weeks?|months?|years?)\b",
-                   re.I)
+                   r"saturday|sunday|yesterday|today|tonight|tomorrow|ago|decades?|centur(y|ies)|weeks?|weekends?|"
+                   r"months?|years?|spring|summer|autumn|fall|winter|morning|afternoon|evening|night|noon|midnight|"
+                   r"quarter)\b|\b\d{1,2}(:\d{2}|\s*[ap]\.?m\b)", re.I)
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,8 @@ def shows(text: str, kind: str) -> bool:
 
     >>> shows("It has about 50 warheads.", "number"), shows("Talks ended without a deal.", "date")
     (True, False)
+    >>> shows("Talks would resume in the spring.", "date"), shows("They met at 10:15am.", "date")
+    (True, True)
     """
     return not kind or bool((_NUMBER if kind == "number" else _DATE).search(text))
 
