@@ -334,24 +334,25 @@ def extract_answer(
 ) -> Extracted:
     """The answer sentences with [n] markers and their citations, or a refusal: when the best sentence is
     far from the question (`refuse_below`), or the passages lack too many of the question's own words
-    (`refuse_coverage_below`: "the population of Pyongyang" over articles that never mention a population).
-    `query_vectors`: the scoring queries' embeddings, as retrieval computed them; `stored`: the index's
+    (`refuse_coverage_below`: "the population of Pyongyang" over articles that never mention a population),
+    or a "how many" / "when" question gets no number / date (`answer_kinds`). `query_vectors`: the scoring queries' embeddings, as retrieval computed them; `stored`: the index's
     sentence vectors."""
     sentences = candidate_sentences(hits)
     if not sentences:
         return Extracted(REFUSAL, (), True, 0.0, 0.0)
-    query_terms = {t for terms in content_terms(list(scoring_queries)) for t in terms}
+    asked = [set(t) for t in content_terms([question, *scoring_queries])]  # the question, then as searched
+    query_terms = set().union(*asked[1:])
     terms = [set(t) for t in content_terms([s.text for s in sentences])]
     titles = {t for title in content_terms([h.chunk.title for h in hits]) for t in title}
-    found = titles.union(*terms)  # a follow-up is judged as the conversation resolved it, too
-    coverage = max(question_coverage(set(q) - REPORTING, found) for q in content_terms([question, *scoring_queries]))
+    found = titles.union(*terms)
+    coverage = max(question_coverage(q - REPORTING, found) for q in asked)  # a follow-up: as resolved, too
     overlaps = [lexical_overlap(query_terms, t) for t in terms]
     keep, cosines, confidence = sentence_cosines(sentences, overlaps, query_vectors, hits, embedder, settings, stored)
     sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]
     scores = [float(c) + LEXICAL_WEIGHT * o for c, o in zip(cosines, overlaps)]
     if confidence < settings.refuse_below or coverage < settings.refuse_coverage_below:
         return Extracted(REFUSAL, (), True, confidence, coverage)
-    anchors = anchor_terms(set(content_terms([question])[0]), terms)  # the asker's words, not the last answer's
+    anchors = anchor_terms(asked[0], terms)  # the asker's own words, not the last answer's
     chosen = select_sentences(scores, terms, settings.answer_sentences, settings.answer_keep_ratio, anchors)
     if not chosen:
         return Extracted(REFUSAL, (), True, confidence, coverage)

@@ -40,7 +40,12 @@ def looks_like_feed(text: str) -> bool:
 
 
 def markup_of_text(text: str) -> Markup:
-    """HTML when the text holds tags, else plain text."""
+    """How a text without a file suffix (a record's field, a feed entry, a fetched page) is marked up: HTML when
+    it holds tags, else plain text.
+
+    >>> markup_of_text("<p>Talks end.</p>"), markup_of_text("Seoul said 3 < 4.")
+    ('html', 'text')
+    """
     return "html" if _TAGS.search(text[:5000]) else "text"
 
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .fetch import FetchProblem, feed_documents, is_url, url_documents
+from .fetch import FetchProblem, feed_documents, is_url, markup_of_text, url_documents
 from .schema import Document, Loaded, Markup, Problem
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -199,7 +199,7 @@ def _records_to_documents(
                 key=url or f"{key}#{label}",
                 source=url or where,
                 raw=text,
-                markup="html" if _looks_like_html(text) else "text",
+                markup=markup_of_text(text),
                 title=_field(record, TITLE_FIELDS),
                 url=url,
                 date=_field(record, DATE_FIELDS),
@@ -218,7 +218,3 @@ def _field(record: dict[str, Any], names: tuple[str, ...]) -> str:
             return " ".join(value).strip()
     return ""
 
-
-def _looks_like_html(text: str) -> bool:
-    head = text.lstrip()[:200].lower()
-    return head.startswith(("<!doctype html", "<html", "<body", "<article", "<div", "<p>", "<p "))

@@ -125,14 +125,14 @@ class MilvusIndex:
             np.array([h["row"] for h in found], dtype=np.int64),
         )
 
-    def search_bm25(self, query: str, n: int, since: str = "", until: str = "") -> tuple[np.ndarray, np.ndarray]:
+    def search_bm25(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(BM25 scores, row ids) of the `n` best chunks for one question, best first, as `BM25Index.search`."""
         terms = " ".join(tokenize([query])[0])
         n = min(n, self.size)
         if not terms or n == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         found = client(self.uri).search(
-            self.collection, data=[terms], anns_field="sparse", limit=n, filter=date_filter(since, until),
+            self.collection, data=[terms], anns_field="sparse", limit=n,
             search_params={"metric_type": "BM25"}, output_fields=["row"],
         )[0]
         # Milvus Lite reports BM25 scores negated (and sorts them so); a cluster reports them as they are.
