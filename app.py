@@ -23,6 +23,8 @@ from rag import (
     RagError,
     Settings,
     answer_to_html,
+    answer_to_markdown,
+    markdown_escape,
     article_to_html,
     open_rag,
 )
@@ -75,13 +77,13 @@ class ChatApp:
             options = {"top_k": int(k), "retrieval": mode, **dates}
             for event in self.rag.ask_stream(message, earlier, **options):
                 if isinstance(event, Answer):
-                    history[-1]["content"] = (f"*{event.notice}*\n\n" if event.notice else "") + event.text
+                    history[-1]["content"] = answer_to_markdown(event)
                     state = {"citations": [c.to_dict() for c in event.citations]}
                     choices = [(f"[{c.number}] {c.title}", str(c.number)) for c in event.citations]
                     yield history, scrolling(answer_to_html(event)), gr.update(choices=choices, value=None), state, ""
                 else:
                     text += event
-                    history[-1]["content"] = text
+                    history[-1]["content"] = markdown_escape(text)
                     yield history, "", gr.update(), state, ""
         except RagError as e:
             history[-1]["content"] = f"⚠️ {e}"

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from rag import RagError, Settings
+from rag import RagError, Settings, reader_installed
 
 from .datasets import LOADERS, ROOT, DatasetMissing
 from .report import write
@@ -30,6 +30,15 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def cpu_flags() -> str:
+    """The SIMD flags that decide llama.cpp's and ONNX Runtime's kernels (Linux; empty elsewhere)."""
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return ""
+    return " ".join(sorted(f for f in set(flags) if f.startswith(("avx", "amx")) or "vnni" in f))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
     parser.add_argument("--dataset", action="append", choices=sorted(LOADERS), help="repeatable; default: all")
@@ -38,15 +47,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "out", help="report folder (default eval/out)")
     parser.add_argument("--datasets-dir", type=Path, default=DEFAULT_DATASETS_DIR, help="shared datasets folder")
     parser.add_argument("--llm", action="store_true", help="also answer with the LLM backend (RAG_LLM_BASE_URL, RAG_LLM_MODEL)")
+    parser.add_argument("--reader", action="append", default=None, metavar="MODEL",
+                        help="also answer with the reader using MODEL (auto, qwen2.5-0.5b, qwen2.5-1.5b or a .gguf path); "
+                        "repeatable; default: auto when a reader is installed, --reader none for none")
     parser.add_argument("--cache-dir", type=Path, default=RunConfig.cache_dir, help="corpus files and indexes")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    config = RunConfig(limit=args.limit, answer_limit=args.answer_limit, cache_dir=args.cache_dir, llm=args.llm)
+    readers = tuple(r for r in (args.reader or (["auto"] if reader_installed(settings) else [])) if r != "none")
+    config = RunConfig(limit=args.limit, answer_limit=args.answer_limit, cache_dir=args.cache_dir, llm=args.llm,
+                       readers=readers)
     report = {
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
         "settings": {k: str(v) for k, v in dataclasses.asdict(settings).items()},
-        "config": {"limit": args.limit, "answer_limit": args.answer_limit, "llm": args.llm},
+        "config": {"limit": args.limit, "answer_limit": args.answer_limit, "llm": args.llm, "readers": readers},
+        "cpu_flags": cpu_flags(),
         "datasets": {},
     }
     for name in args.dataset or list(LOADERS):

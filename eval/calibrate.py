@@ -26,7 +26,7 @@ from rag import RAG, Settings
 from . import metrics as m
 from .__main__ import DEFAULT_DATASETS_DIR
 from .datasets import ROOT, Dataset, DatasetMissing, squad
-from .runner import RunConfig, open_index
+from .runner import RunConfig, answer_text, open_index
 
 BENCHMARK_QUESTIONS = 1000  # the benchmark's SQuAD answer sample: never calibrated on
 COVERAGE_GRID = tuple(round(0.05 * i, 2) for i in range(0, 21))
@@ -44,6 +44,75 @@ def features(rag: RAG, checked: RAG, questions: list[Any]) -> list[dict[str, Any
         rows.append({"id": q.id, "confidence": answer.confidence, "coverage": answer.coverage,
                      "kind_ok": not checked.ask(q.question).refused, "gold_shown": m.contains_answer(shown, q.answers)})
     return rows
+
+
+READER_GRID = tuple(round(0.1 * i, 1) for i in range(0, 10))
+FLOOR_GRID = (0.0, 0.2, 0.25, 0.3, 0.35, 0.42)
+
+
+def reader_features(rag: RAG, questions: list[Any]) -> list[dict[str, Any]]:
+    """Each question answered by the reader with the similarity and coverage gates off (so it is always
+    asked): the extractive confidence and coverage, the reader's score, whether it refused (NONE, or a
+    "how many" / "when" span without a number / date and no extractive answer), and its short answer's F1."""
+    rows = []
+    for q in questions:
+        answer = rag.ask(q.question)
+        shown = " ".join(h.chunk.text for h in answer.hits)
+        said = answer.short.text if answer.short else answer_text(answer.text)
+        rows.append({"id": q.id, "confidence": answer.confidence, "coverage": answer.coverage,
+                     "reader_score": answer.reader_score, "reader_refused": answer.refused,
+                     "f1": 0.0 if answer.refused else m.best_over(m.token_f1, said, q.answers),
+                     "gold_shown": m.contains_answer(shown, q.answers)})
+    return rows
+
+
+def reader_sweep(answerable: list[dict], absent: list[dict], coverage_below: float) -> list[dict[str, Any]]:
+    """Refusals for each (similarity floor, reader threshold) at the chosen coverage threshold: refuse when
+    the sentence similarity is under the floor, the coverage under its threshold, the reader says NONE, or
+    its score is under the threshold."""
+    n = min(len(answerable), len(absent))
+    out = []
+    for floor in FLOOR_GRID:
+        for r in READER_GRID:
+            def refused(row: dict, floor: float = floor, r: float = r) -> bool:
+                score = row["reader_score"] if row["reader_score"] is not None else 1.0
+                return (row["confidence"] < floor or row["coverage"] < coverage_below or row["reader_refused"]
+                        or score < r)
+
+            tp = sum(refused(x) for x in absent[:n])
+            fp = sum(refused(x) for x in answerable[:n])
+            kept = [x["f1"] for x in answerable[:n] if not refused(x)]
+            out.append({"reader_floor": floor, "reader_refuse_below": r, "coverage_below": coverage_below,
+                        "absent_refused": round(tp / n, 3), "answerable_refused": round(fp / n, 3),
+                        "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0,
+                        "answerable_f1": round(sum(kept) / n, 3)})
+    return out
+
+
+def calibrate_reader(args: argparse.Namespace, data: Dataset, dev: list[Any], config: RunConfig) -> int:
+    base = Settings.from_env()
+    settings = base.replace(refuse_coverage_below=0.0, answer_kinds="check", answerer="reader", reader_floor=0.0,
+                            reader_refuse_below=0.0, reader_model=args.reader)
+    whole, _ = open_index(data, settings, config)
+    removed = {d for q in dev for d in q.gold_docs}
+    holed, _ = open_index(Dataset("squad-without-dev-paragraphs", data.questions,
+                                  tuple(r for r in data.records if r["url"] not in removed)), settings, config)
+    answerable = [r for r in reader_features(whole, dev) if r["gold_shown"]]
+    absent = [r for r in reader_features(holed, dev) if not r["gold_shown"]]
+    table = reader_sweep(answerable, absent, base.refuse_coverage_below)
+    ok = [row for row in table if row["precision"] >= args.precision and row["answerable_refused"] <= args.max_wrong]
+    best = max(ok, key=lambda row: (row["absent_refused"], row["answerable_f1"])) if ok else None
+    report = {"reader": args.reader, "questions": len(dev), "answerable": len(answerable), "absent": len(absent),
+              "sweep": table, "chosen": best, "features": {"answerable": answerable, "absent": absent}}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{len(dev)} questions: {len(answerable)} answerable with gold shown, {len(absent)} absent")
+    print("reader_floor  reader_refuse_below  absent refused  answerable refused  precision  answerable F1")
+    for row in table:
+        print(f"{row['reader_floor']:>12}  {row['reader_refuse_below']:>19}  {row['absent_refused']:>14}  "
+              f"{row['answerable_refused']:>18}  {row['precision']:>9}  {row['answerable_f1']:>13}")
+    print(f"chosen (best recall at precision >= {args.precision}, answerable refused <= {args.max_wrong}): {best}")
+    return 0
 
 
 def sweep(answerable: list[dict], absent: list[dict]) -> list[dict[str, Any]]:
@@ -71,8 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", type=float, default=0.9, help="lowest refusal precision to accept")
     parser.add_argument("--datasets-dir", type=Path, default=DEFAULT_DATASETS_DIR)
     parser.add_argument("--cache-dir", type=Path, default=RunConfig.cache_dir)
-    parser.add_argument("--out", type=Path, default=ROOT / "eval" / "out" / "calibration.json")
+    parser.add_argument("--out", type=Path, default=None, help="default eval/out/calibration[-reader].json")
+    parser.add_argument("--reader", default=None, metavar="MODEL",
+                        help="calibrate the reader's refusal (with this reader model: auto, qwen2.5-0.5b, ...)")
+    parser.add_argument("--max-wrong", type=float, default=0.03, help="with --reader: most answerable refused")
     args = parser.parse_args(argv)
+    args.out = args.out or ROOT / "eval" / "out" / ("calibration-reader.json" if args.reader else "calibration.json")
     try:
         data = squad(args.datasets_dir)
     except DatasetMissing as e:
@@ -82,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     # every 7th question from the development range: many articles, not the first few
     dev = list(data.questions[BENCHMARK_QUESTIONS::7][: args.questions])
     config = RunConfig(cache_dir=args.cache_dir)
+    if args.reader:
+        return calibrate_reader(args, data, dev, config)
     whole, _ = open_index(data, settings, config)
     removed = {d for q in dev for d in q.gold_docs}
     kept = tuple(r for r in data.records if r["url"] not in removed)

@@ -27,6 +27,7 @@ class RunConfig:
     answer_limit: int = 1000  # questions answered end to end on big datasets (retrieval runs on all)
     cache_dir: Path = Path("~/.cache/news-qa-eval").expanduser()
     llm: bool = False  # also answer with the LLM backend (RAG_LLM_BASE_URL, RAG_LLM_MODEL)
+    readers: tuple[str, ...] = ()  # also answer with the reader, once per model named ("auto": the default)
 
 
 def subset(dataset: Dataset, limit: int | None) -> Dataset:
@@ -120,7 +121,9 @@ def answer_recall(doc_ids: Sequence[str], article_texts: dict[str, str], answers
 def run_answers(
     dataset: Dataset, rag: RAG, mode: str, questions: Sequence[Question], progress: Progress, answerer: str = "extractive"
 ) -> tuple[list[dict], list[float]]:
-    asker = QA(rag.library, make_answerer(rag.settings.replace(answerer=answerer), rag.embedder))
+    kind, _, model = answerer.partition(":")  # "extractive", "llm", or "reader:<model>"
+    options = rag.settings.replace(answerer=kind, reader_model=model or None)
+    asker = QA(rag.library, make_answerer(options, rag.embedder))
     rows, latencies = [], []
     for q in progress(questions, f"{dataset.name} {mode} answers"):
         history: list[Turn] = []
@@ -130,7 +133,7 @@ def run_answers(
         started = time.perf_counter()
         answer = asker.ask(q.question, history, retrieval=mode, today=q.asked or None)
         latencies.append(time.perf_counter() - started)
-        text = answer_text(answer.text)
+        text = answer.short.text if answer.short else answer_text(answer.text)  # what the user reads first
         cited = [doc_key(dataset, c.source) for c in answer.citations]
         row: dict[str, Any] = {
             "id": q.id,
@@ -143,6 +146,9 @@ def run_answers(
             "cited": cited,
             "unanswerable": not q.answers,
             "llm_used": answer.backend == "llm",
+            "short": answer.short.text if answer.short else None,
+            "reader_score": answer.reader_score,
+            "seconds": round(latencies[-1], 3),
             "unsupported": len(answer.unsupported),
         }
         if q.answers:

@@ -65,11 +65,13 @@ def evaluate(dataset: Dataset, settings: Settings, config: RunConfig, progress: 
         result["per_question"] += rows
     if dataset.kind == "qa":
         runs = [(mode, "extractive") for mode in (MODES if dataset.name == "bundled" else ("hybrid",))]
+        runs += [("hybrid", f"reader:{name}") for name in config.readers]
         runs += [("hybrid", "llm")] if config.llm else []
         questions = _answer_sample(dataset, config)
         for mode, answerer in runs:
             rows, lat = run_answers(dataset, rag, mode, questions, progress, answerer)
             name = mode if answerer == "extractive" else f"{mode} + llm ({llm_label(settings)})"
+            name = f"{mode} + reader {answerer.partition(':')[2]}" if answerer.startswith("reader:") else name
             entry = result["modes"].setdefault(name, {})
             entry["ask_latency"] = latency(lat)
             for split in sorted({r["split"] for r in rows}):

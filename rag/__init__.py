@@ -9,12 +9,13 @@ Importing this package is cheap: torch, sentence-transformers, FAISS and bm25s l
 """
 
 from .embed import backend_label, pools_spans
+from .answer.factory import reader_installed
 from .errors import RagError
 from .index.library import Library
 from .load import SUPPORTED_SUFFIXES
 from .pipeline import QA, RAG, as_turns, ask, make_answerer, open_rag
-from .render import answer_to_html, answer_to_text, article_to_html
-from .schema import Answer, Article, Chunk, Citation, Hit, IndexReport, IndexStats, Turn
+from .render import answer_to_html, answer_to_markdown, answer_to_text, article_to_html, markdown_escape
+from .schema import Answer, Article, Chunk, Citation, Hit, IndexReport, IndexStats, ShortAnswer, Turn
 from .settings import RETRIEVAL_MODES, Settings
 
 __all__ = [
@@ -32,14 +33,18 @@ __all__ = [
     "Library",
     "RagError",
     "Settings",
+    "ShortAnswer",
     "Turn",
     "answer_to_html",
+    "answer_to_markdown",
     "answer_to_text",
     "article_to_html",
     "as_turns",
     "ask",
     "backend_label",
     "make_answerer",
+    "markdown_escape",
     "open_rag",
     "pools_spans",
+    "reader_installed",
 ]

@@ -9,16 +9,15 @@ and a `QA` over it. `ask()` answers from the default index.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .answer import Answerer, AnswerRequest, Draft, Extractive
+from .answer.base import Answerer, AnswerRequest, Draft
+from .answer.factory import make_answerer
+from .answer.reader import ReaderModel
 from .embed import Embedder
 from .errors import BadQuestion, IndexNotFound, RagError
-from .generate import Generator, LLMAnswerer
-from .generate.http import OpenAICompatible
-from .generate.local import LlamaCpp, model_path
+from .generate import Generator
 from .index.library import Library, Progress
 from .index.store import IndexData
 from .retrieve import preferred, resolve_dates, retrieve, without_phrase
@@ -82,34 +81,22 @@ def check_question(question: object, limit: int) -> tuple[str, str]:
     return cleaned, ""
 
 
-def make_answerer(settings: Settings, embedder: Embedder, generator: Generator | None = None) -> Answerer:
-    """The answerer `settings.answerer` names."""
-    extractive = Extractive(embedder, settings)
-    if settings.answerer == "llm":
-        return LLMAnswerer(generator or make_generator(settings), extractive)
-    return extractive
-
-
-def make_generator(settings: Settings) -> Generator:
-    """The chat model `settings` name: a server at `llm_base_url`, else a GGUF model in this process."""
-    if settings.llm_base_url:
-        return OpenAICompatible(settings.llm_base_url, settings.llm_model, settings.llm_timeout_s)
-    threads = settings.llm_threads or os.cpu_count() or 1
-    return LlamaCpp(model_path(settings.llm_model_path), threads, timeout_s=settings.llm_timeout_s)
-
-
 class QA:
     """Answers questions over one `Library`."""
 
-    def __init__(self, library: Library, answerer: Answerer | None = None, generator: Generator | None = None) -> None:
+    def __init__(
+        self, library: Library, answerer: Answerer | None = None, generator: Generator | None = None,
+        reader: ReaderModel | None = None,
+    ) -> None:
         self.library = library
         self._answerer = answerer
-        self._generator = generator
+        self._generator, self._reader = generator, reader
 
     @property
     def answerer(self) -> Answerer:
         if self._answerer is None:
-            self._answerer = make_answerer(self.library.settings, self.library.embedder, self._generator)
+            settings = self.library.settings
+            self._answerer = make_answerer(settings, self.library.embedder, self._generator, self._reader)
         return self._answerer
 
     def _options(self, top_k: int | None, retrieval: str | None) -> Settings:
@@ -157,7 +144,7 @@ class QA:
         queries, note = self.answerer.queries(topic, turns)
         vectors = self.library.embedder.embed_texts(queries)  # once: retrieval, then scoring answer sentences
         hits = retrieve(data, vectors, queries, options, dates)
-        request = AnswerRequest(topic, tuple(queries), vectors, preferred(hits, dates), data.sentences)
+        request = AnswerRequest(topic, tuple(queries), vectors, preferred(hits, dates), data.sentences, turns)
         for event in self.answerer.answer(request):
             if isinstance(event, Draft):
                 yield Answer(
@@ -174,6 +161,8 @@ class QA:
                     notice=" ".join(x for x in (notice, dated, note, event.notice) if x),
                     since=dates.since,
                     until=dates.until,
+                    short=event.short,
+                    reader_score=event.reader_score,
                 )
             else:
                 yield event
@@ -183,10 +172,11 @@ class RAG:
     """One index folder and questions over it: a `Library` (index lifecycle) plus a `QA` (answering)."""
 
     def __init__(
-        self, settings: Settings | None = None, embedder: Embedder | None = None, generator: Generator | None = None
+        self, settings: Settings | None = None, embedder: Embedder | None = None, generator: Generator | None = None,
+        reader: ReaderModel | None = None,
     ) -> None:
         self.library = Library(settings, embedder)
-        self.qa = QA(self.library, generator=generator)
+        self.qa = QA(self.library, generator=generator, reader=reader)
 
     @property
     def settings(self) -> Settings:

@@ -35,8 +35,10 @@ def citation_label(c: Citation) -> str:
 
 
 def answer_to_text(answer: Answer, passage_chars: int = 400) -> str:
-    """The answer, then its numbered sources with the cited passages, for a terminal."""
+    """The answer (the reader's short answer first), then its numbered sources with the cited passages."""
     lines = [answer.notice] if answer.notice else []
+    if answer.short:
+        lines.append(f"Answer: {answer.short.text}")
     lines.append(answer.text)
     for claim in answer.unsupported:
         lines.append(f"  ⚠ not supported by the cited passages: {claim}")
@@ -69,7 +71,8 @@ def answer_to_html(answer: Answer) -> str:
     body = _MARKER.sub(lambda m: f'<a class="cite" href="#src-{m.group(1)}">[{m.group(1)}]</a>', body)
     notice = f'<p class="notice">{html.escape(answer.notice)}</p>' if answer.notice else ""
     cls = "answer refused" if answer.refused else "answer"
-    parts = [notice, f'<div class="{cls}">{body}</div>']
+    short = f'<p class="short"><b>{html.escape(answer.short.text)}</b></p>' if answer.short else ""
+    parts = [notice, short, f'<div class="{cls}">{body}</div>']
     if answer.unsupported:
         items = "".join(f"<li>{html.escape(s)}</li>" for s in answer.unsupported)
         parts.append(f'<div class="unsupported">⚠ Not supported by the cited passages:<ul>{items}</ul></div>')
@@ -86,6 +89,33 @@ def answer_to_html(answer: Answer) -> str:
             )
         parts.append("</div>")
     return "".join(parts)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}<>#|~!])")
+
+
+def markdown_escape(text: str) -> str:
+    """Article text made inert for a Markdown renderer: HTML escaped, Markdown punctuation backslashed
+    ([n] markers stay, as plain text).
+
+    >>> markdown_escape("<b>*Big*</b> [1]")
+    '&lt;b&gt;\\\\*Big\\\\*&lt;/b&gt; [1]'
+    """
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False).replace("\\&lt;", "&lt;").replace("\\&gt;", "&gt;")
+
+
+def answer_to_markdown(answer: Answer) -> str:
+    """The chat bubble: notice in italics, the reader's short answer in bold, then the cited sentence(s).
+
+    >>> from rag.schema import ShortAnswer
+    >>> answer_to_markdown(Answer("q", "Liu met Jung Pak. [1]", (), False, (), short=ShortAnswer("Jung Pak", 1, 8, 16)))
+    '**Jung Pak**\\n\\nLiu met Jung Pak. [1]'
+    """
+    parts = [f"*{markdown_escape(answer.notice)}*"] if answer.notice else []
+    if answer.short:
+        parts.append(f"**{markdown_escape(answer.short.text)}**")
+    parts.append(markdown_escape(answer.text))
+    return "\n\n".join(parts)
 
 
 def _also(copies: tuple[str, ...]) -> str:

@@ -115,6 +115,18 @@ class Citation(_Record):
 
 
 @dataclass(frozen=True)
+class ShortAnswer(_Record):
+    """The exact words that answer, as the reader found them: a span of one cited passage.
+
+    `text == article.text[start:end]` for the article of citation `citation` (and lies inside its passage)."""
+
+    text: str
+    citation: int  # the number of the citation whose passage holds it
+    start: int  # character offsets in the cleaned article
+    end: int
+
+
+@dataclass(frozen=True)
 class Answer(_Record):
     question: str
     text: str  # with inline [n] markers
@@ -129,6 +141,8 @@ class Answer(_Record):
     notice: str = ""  # e.g. "question was shortened"
     since: str = ""  # the publication dates searched (ISO, inclusive; empty: open), given or read from the question
     until: str = ""
+    short: ShortAnswer | None = None  # the reader's short answer (None: no reader, or nothing it found snapped)
+    reader_score: float | None = None  # the reader's probability that the sentences answer (None: not asked)
 
 
 @dataclass(frozen=True)

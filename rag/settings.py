@@ -18,12 +18,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 Retrieval = Literal["hybrid", "dense", "bm25"]
 RETRIEVAL_MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
-Answerer = Literal["extractive", "llm"]
+Answerer = Literal["auto", "extractive", "reader", "llm"]
 EmbedBackend = Literal["auto", "onnx-int8", "onnx", "torch"]
 EMBED_BACKENDS: tuple[str, ...] = ("auto", "onnx-int8", "onnx", "torch")
 VectorStore = Literal["faiss", "milvus"]
 VECTOR_STORES: tuple[str, ...] = ("faiss", "milvus")
-ANSWERERS: tuple[str, ...] = ("extractive", "llm")
+ANSWERERS: tuple[str, ...] = ("auto", "extractive", "reader", "llm")
 Recency = Literal["auto", "always", "off"]
 QuestionDates = Literal["prefer", "off"]
 RECENCY: tuple[str, ...] = ("auto", "always", "off")
@@ -113,10 +113,28 @@ class Settings:
     batch_size: int = 32
     # Longer questions are cut to this many characters (with a notice) so latency stays bounded.
     max_question_chars: int = 1000
-    # "extractive" needs no model; "llm" has a chat model write the answer: in this process (llama.cpp, a GGUF
-    # file; requirements-llm.txt) when llm_base_url is empty, else an OpenAI-compatible server (key:
-    # RAG_LLM_API_KEY).
-    answerer: Answerer = "extractive"
+    # "reader" (a local model reads the best sentences for the exact words that answer; README, "The reader"),
+    # "extractive" (the best sentences, no model), "llm" (a chat model writes the answer: in this process
+    # (llama.cpp, a GGUF file) when llm_base_url is empty, else an OpenAI-compatible server, key in
+    # RAG_LLM_API_KEY). "auto": the reader when its model is installed, else extractive.
+    answerer: Answerer = "auto"
+    # The reader's model: "auto" (the bundled one the README's install brings, see `generate/models.py`),
+    # a bundled name ("qwen2.5-0.5b", "qwen2.5-1.5b") or the path of any instruct .gguf file.
+    reader_model: str = "auto"
+    # Sentences the reader reads (the extractive answer's best, best first). Chosen by measurement on SQuAD
+    # development questions (README, "The reader"): fewer miss the answer, more cost ~40 prompt tokens each.
+    reader_sentences: int = 4
+    # Threads for the reader; 0 = the cores the load average leaves free (llama.cpp's threads wait on each other).
+    reader_threads: int = 0
+    # With the reader, the similarity gate moves down to this floor: between it and `refuse_below` the reader
+    # decides (a follow-up such as "who does she work for?" scores low against every sentence). The coverage
+    # gate stays. Calibrated with `reader_refuse_below` by `python -m eval.calibrate --reader`.
+    reader_floor: float = 0.3
+    # Refuse when the reader's probability that the sentences answer (1 - P(first token NONE)) is below this;
+    # a NONE reply always refuses. Calibrated by `python -m eval.calibrate --reader`.
+    reader_refuse_below: float = 0.0
+    # A reader that has not replied in this many seconds is abandoned for the extractive answer.
+    reader_timeout_s: float = 20.0
     # e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8080/v1 (llama.cpp server), https://api.openai.com/v1
     llm_base_url: str = ""
     llm_model: str = "default"
@@ -156,6 +174,8 @@ class Settings:
                 raise RagError(f"{name}={getattr(self, name)} must be at least 1")
         if self.llm_threads < 0 or self.llm_context_tokens < 0:
             raise RagError("llm_threads and llm_context_tokens must be 0 (automatic) or more")
+        if self.reader_sentences < 1 or self.reader_threads < 0:
+            raise RagError("reader_sentences must be at least 1 and reader_threads 0 (automatic) or more")
         if self.answer_rescore < 0:
             raise RagError(f"answer_rescore={self.answer_rescore} must be at least 0")
 

@@ -20,10 +20,18 @@ CRUX_ARTICLE = "scmp-2024-china-us-korean-peninsula-communication"
 
 @pytest.fixture(scope="session", autouse=True)
 def model_cache(tmp_path_factory):
-    """The ONNX export goes to a per-session folder (inherited by the app and CLI subprocesses)."""
+    """The ONNX export goes to a per-session folder (inherited by the app and CLI subprocesses).
+
+    The tests of retrieval, the extractive answer, the app and the CLI run with the extractive answerer
+    (`answerer="auto"` takes the reader when it is installed, at ~2 s a question); `tests/test_reader.py`
+    asks for the reader by name, with the real model."""
+    from rag.answer import factory
+
     folder = tmp_path_factory.mktemp("model-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RAG_CACHE_DIR", str(folder))
+        patch.setenv("RAG_ANSWERER", "extractive")
+        patch.setattr(factory, "reader_installed", lambda settings: False)
         yield folder
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag import RAG, Settings, Turn
-from rag.answer import REFUSAL, candidate_sentences, select_sentences
+from rag.answer.base import REFUSAL
+from rag.answer.extractive import candidate_sentences, select_sentences
 from rag.errors import BadQuestion, RagError
 from rag.retrieve import rrf_fuse, search_queries
 

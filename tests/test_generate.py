@@ -8,7 +8,7 @@ import pytest
 
 from rag import RAG, Turn
 from rag.chunk import token_counter
-from rag.generate import SYSTEM_PROMPT, build_messages, renumber
+from rag.answer.llm import SYSTEM_PROMPT, build_messages, renumber
 
 from . import llm_server
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rag import RAG, Answer, Citation, Settings, answer_to_html
-from rag.answer import REFUSAL
+from rag.answer.base import REFUSAL
 
 from .conftest import ARTICLES, ROOT
 from .crash_child import HashEmbedder

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
+import os
 import queue
 import threading
+import time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -70,6 +74,56 @@ def _server(path: str, threads: int, context: int):  # type: ignore[no-untyped-d
         raise LLMUnavailable(f"llama.cpp could not load {path} ({type(e).__name__})") from e
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A whole (not streamed) reply, and the probabilities of the first token's likeliest choices."""
+
+    text: str
+    first_tokens: tuple[tuple[str, float], ...] = ()  # (token, probability), likeliest first
+
+
+def completion_of(reply: Any) -> Completion:
+    """The text and first-token probabilities of an OpenAI-style chat completion dict.
+
+    >>> completion_of({"choices": [{"message": {"content": "NONE"}, "logprobs": {"content": [
+    ...     {"token": "NONE", "top_logprobs": [{"token": "NONE", "logprob": 0.0}]}]}}]})
+    Completion(text='NONE', first_tokens=(('NONE', 1.0),))
+    """
+    try:
+        choice = reply["choices"][0]
+        text = choice["message"].get("content") or ""
+    except (KeyError, IndexError, TypeError, AttributeError) as e:
+        raise LLMUnavailable(f"the local model's reply had no text ({type(e).__name__})") from e
+    tokens: tuple[tuple[str, float], ...] = ()
+    try:
+        first = (choice.get("logprobs") or {}).get("content") or []
+        if first:
+            tokens = tuple((t["token"], math.exp(t["logprob"])) for t in first[0].get("top_logprobs") or ())
+    except (KeyError, TypeError, AttributeError, ValueError):
+        tokens = ()
+    return Completion(text, tokens)
+
+
+def free_cores(cores: int, load: float) -> int:
+    """Threads for llama.cpp: the cores the last minute's load average leaves free, at least one. llama.cpp's
+    threads wait on each other, so one thread on a core another process keeps busy slows them all (measured
+    here: 2 threads beside a busy process 5-10x slower than 1; on an idle machine 2 are 2x faster than 1).
+
+    >>> free_cores(2, 0.1), free_cores(2, 1.2), free_cores(2, 3.0), free_cores(16, 2.4)
+    (2, 1, 1, 14)
+    """
+    return max(1, cores - int(round(load)))
+
+
+def auto_threads() -> int:
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not on this platform
+        load = 0.0
+    return free_cores(cores, load)
+
+
 class LlamaCpp:
     """Streaming chat completions from a GGUF model in this process."""
 
@@ -81,23 +135,47 @@ class LlamaCpp:
     def load(self) -> Any:
         return _server(str(self.path), self.threads, self.context)
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+    def complete(self, messages: list[dict[str, str]], max_tokens: int, top_logprobs: int = 5) -> Completion:
+        """The whole greedy reply, with its first token's likeliest choices; `LLMUnavailable` on failure or
+        after `timeout_s` (the generation is then stopped)."""
         server = self.load()
-        deltas: queue.Queue[Any] = queue.Queue()
-        stop = threading.Event()
+        body = {"messages": messages, "stream": True, "temperature": 0, "max_tokens": max_tokens,
+                "logprobs": True, "top_logprobs": top_logprobs}
+        text, first = "", []
+        started = time.monotonic()
+        for chunk in self._chunks(server, body):
+            choice = chunk["choices"][0] if chunk.get("choices") else {}
+            text += (choice.get("delta") or {}).get("content") or ""
+            if not first:
+                first = ((choice.get("logprobs") or {}).get("content") or [])[:1]
+            if time.monotonic() - started > self.timeout_s:
+                raise LLMUnavailable(f"the local model {self.name} took over {self.timeout_s:.0f} s")
+        reply = {"choices": [{"message": {"content": text}, "logprobs": {"content": first}}]}
+        return completion_of(reply)
 
-        def on_chunk(chunk: Any) -> bool:
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        body = {"messages": messages, "stream": True, "temperature": 0, "max_tokens": self.max_tokens}
+        for chunk in self._chunks(self.load(), body):
             try:
                 text = chunk["choices"][0].get("delta", {}).get("content") or ""
             except (KeyError, IndexError, TypeError, AttributeError):
                 text = ""
             if text:
-                deltas.put(text)
+                yield text
+
+    def _chunks(self, server: Any, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The streamed chunks of one chat completion, from a worker thread; stops the generation when the
+        caller stops reading."""
+        deltas: queue.Queue[Any] = queue.Queue()
+        stop = threading.Event()
+
+        def on_chunk(chunk: Any) -> bool:
+            if isinstance(chunk, dict):
+                deltas.put(chunk)
             return stop.is_set()  # True asks llama.cpp to stop generating
 
         def run() -> None:
             try:
-                body = {"messages": messages, "stream": True, "temperature": 0, "max_tokens": self.max_tokens}
                 server.handle_chat_completions(body, on_chunk)
             except Exception as e:  # reported to the reader below
                 deltas.put(LLMUnavailable(f"the local model {self.name} failed ({type(e).__name__})"))

@@ -31,7 +31,8 @@ import numpy as np
 from ..errors import IndexCorrupt, MissingDependency, RagError
 from ..schema import Chunk
 from .dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
-from .sparse import K1, B, tokenize
+from ..text import tokenize
+from .sparse import K1, B
 
 log = logging.getLogger(__name__)
 INSERT_BATCH = 5000

@@ -2,53 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from ..errors import IndexCorrupt, MissingDependency
+from ..errors import IndexCorrupt
+from ..text import _bm25s, tokenize
 
 FOLDER = "bm25"
-STOPWORDS = "en"
-STEMMER = "english"
 K1, B = 1.2, 0.75  # Lucene's defaults, also used by Milvus' BM25 (rag/index/milvus.py)
-
-
-def _bm25s():  # type: ignore[no-untyped-def]
-    try:
-        import bm25s
-    except ImportError as e:  # pragma: no cover
-        raise MissingDependency("BM25 needs bm25s and PyStemmer: pip install bm25s PyStemmer") from e
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
-
-
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer
-
-    return Stemmer.Stemmer(STEMMER)
-
-
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased, stop words out, stemmed: the same for documents and queries."""
-    tokens = _bm25s().tokenize(
-        list(texts), stopwords=STOPWORDS, stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    return [list(t) for t in tokens]
-
-
-def content_terms(texts: Sequence[str]) -> list[list[str]]:
-    """Like `tokenize` with a longer stop list (question words too): the words that carry meaning."""
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    tokens = _bm25s().tokenize(
-        list(texts), stopwords=list(STOPWORDS_EN_PLUS), stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    return [list(t) for t in tokens]
 
 
 def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,21 +15,23 @@ says so instead of citing something unrelated (both thresholds calibrated by `py
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Iterator, Protocol, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
-from .chunk import chunk_sentences
-from .embed import Embedder, embed_all
-from .index.sentences import SentenceVectors
-from .index.sparse import content_terms
-from .retrieve import search_queries
-from .schema import Citation, Hit, Turn
-from .settings import Settings
+from ..chunk import chunk_sentences
+from ..embed import Embedder, embed_all
+from ..index.sentences import SentenceVectors
+from ..retrieve import search_queries
+from ..schema import Citation, Hit, Turn
+from ..settings import Settings
+from ..text import content_terms, lexical_overlap
+from .base import REFUSAL, AnswerRequest, Draft, pieces
+from .refusal import asks_for, question_coverage, shows
 
-REFUSAL = "The indexed articles do not contain an answer to this question."
 LEXICAL_WEIGHT = 0.25  # a full content-word match is worth a quarter of a perfect cosine
 # Sentences are embedded in length-sorted batches of 8: one batch of all of them pads every sentence to
 # the longest (measured: 170 ms instead of 230 ms for the 26 sentences of a five-passage answer).
@@ -38,53 +40,6 @@ DUPLICATE_JACCARD = 0.5  # sentences sharing half their words say the same thing
 # Stems of reporting verbs: news questions ask what someone said; the verb is not what is asked.
 REPORTING = frozenset({"say", "said", "tell", "told", "state", "report", "claim", "announc", "accord", "ad"})
 _BULLET = re.compile(r"^•\s*")
-# What a question asks for, when its first words say so, and how an answer sentence shows it.
-_ASKS_NUMBER = re.compile(r"^\W*(how (many|much)|what (number|percentage|proportion|share))\b", re.I)
-_ASKS_DATE = re.compile(r"^\W*(when|(in )?what (year|date|month|day)|(in )?which (year|month))\b", re.I)
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-                     r"fifty|hundreds?|thousands?|millions?|billions?|dozens?|half|twice|several|few)\b", re.I)
-_DATE = re.compile(r"\b(1\d{3}|20\d{2})s?\b|\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
-                   r"sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?|monday|tuesday|wednesday|thursday|friday|"
-                   r"saturday|sunday|yesterday|today|tonight|tomorrow|ago|decades?|centur(y|ies)|weeks?|weekends?|"
-                   r"months?|years?|spring|summer|autumn|fall|winter|morning|afternoon|evening|night|noon|midnight|"
-                   r"quarter)\b|\b\d{1,2}(:\d{2}|\s*[ap]\.?m\b)", re.I)
-
-
-@dataclass(frozen=True)
-class AnswerRequest:
-    """What an answerer gets: the question, how it was searched, and what was found."""
-
-    question: str
-    queries: tuple[str, ...]  # the search queries; [0] is the question itself
-    vectors: np.ndarray  # the queries' embeddings, row per query
-    hits: tuple[Hit, ...]
-    sentences: SentenceVectors | None  # the index's stored sentence vectors (None: older index)
-
-
-@dataclass(frozen=True)
-class Draft:
-    """An answerer's result, before the pipeline adds the question, hits and query to make an `Answer`."""
-
-    text: str
-    citations: tuple[Citation, ...]
-    refused: bool
-    confidence: float
-    backend: str = "extractive"
-    unsupported: tuple[str, ...] = ()
-    notice: str = ""
-    coverage: float = 1.0  # share of the question's content words that the passages contain
-
-
-class Answerer(Protocol):
-    """The answer seam: the extractive answerer here, the language-model one in `generate.py`."""
-
-    def queries(self, question: str, history: Sequence[Turn]) -> tuple[list[str], str]:
-        """The search queries for a question in its conversation ([0] is the question), and a notice."""
-        ...
-
-    def answer(self, request: AnswerRequest) -> Iterator[str | Draft]:
-        """Text pieces as they are ready, then the `Draft`."""
-        ...
 
 
 class Extractive:
@@ -96,34 +51,21 @@ class Extractive:
     def queries(self, question: str, history: Sequence[Turn]) -> tuple[list[str], str]:
         return search_queries(question, history), ""
 
-    def draft(self, r: AnswerRequest) -> Draft:
+    def extract(self, r: AnswerRequest) -> "Extracted":
+        """The extractive answer with the ranked sentences and which gate, if any, refused."""
         if not r.hits:
-            return Draft(REFUSAL, (), True, 0.0)
-        found = extract_answer(
+            return Extracted(REFUSAL, (), True, 0.0, 0.0, gate="no passages")
+        return extract_answer(
             r.question, r.queries[:2], r.vectors[:2], r.hits, self.embedder, self.settings, r.sentences
         )
-        return Draft(found.text, found.citations, found.refused, round(found.confidence, 4),
-                     coverage=round(found.coverage, 4))
+
+    def draft(self, r: AnswerRequest) -> Draft:
+        return self.extract(r).draft()
 
     def answer(self, request: AnswerRequest) -> Iterator[str | Draft]:
         draft = self.draft(request)
         yield from pieces(draft.text)
         yield draft
-
-
-def pieces(text: str) -> Iterator[str]:
-    """The text in word-sized pieces (spaces kept), for progressive display.
-
-    >>> list(pieces("Seoul said no [1]."))
-    ['Seoul ', 'said ', 'no ', '[1].']
-    """
-    start = 0
-    for i, ch in enumerate(text):
-        if ch == " " and i > start:
-            yield text[start : i + 1]
-            start = i + 1
-    if start < len(text):
-        yield text[start:]
 
 
 @dataclass(frozen=True)
@@ -166,15 +108,6 @@ def stored_vectors(
             return None
         per_hit.append(vectors)
     return np.array([per_hit[s.hit_index][s.position] for s in sentences], dtype=np.float32)
-
-
-def lexical_overlap(question_terms: set[str], sentence_terms: set[str]) -> float:
-    """Share of the question's content terms found in the sentence.
-
-    >>> lexical_overlap({"crux", "china"}, {"crux", "trust"})
-    0.5
-    """
-    return len(question_terms & sentence_terms) / len(question_terms) if question_terms else 0.0
 
 
 def anchor_terms(question_terms: set[str], sentence_terms: Sequence[set[str]]) -> set[str]:
@@ -291,36 +224,16 @@ class Extracted:
     refused: bool
     confidence: float  # cosine of the best sentence, embedded alone, to the question
     coverage: float  # share of the question's own content words found in the passages (1.0: it has none)
+    # The best sentences, best first (each of its passage's article span once), whatever the gates said.
+    ranked: tuple[Sentence, ...] = ()
+    gate: str = ""  # the gate that refused: "similarity", "coverage", "kind", "no sentence" or "" (answered)
+
+    def draft(self) -> Draft:
+        return Draft(self.text, self.citations, self.refused, round(self.confidence, 4),
+                     coverage=round(self.coverage, 4))
 
 
-def asks_for(question: str) -> str:
-    """What kind of answer the question's first words ask for: "number", "date" or "" (anything).
-
-    >>> asks_for("How many warheads does it have?"), asks_for("When did the talks end?"), asks_for("Who is Liu?")
-    ('number', 'date', '')
-    """
-    return "number" if _ASKS_NUMBER.search(question) else "date" if _ASKS_DATE.search(question) else ""
-
-
-def shows(text: str, kind: str) -> bool:
-    """Whether a sentence holds an answer of that kind (always, for "").
-
-    >>> shows("It has about 50 warheads.", "number"), shows("Talks ended without a deal.", "date")
-    (True, False)
-    >>> shows("Talks would resume in the spring.", "date"), shows("They met at 10:15am.", "date")
-    (True, True)
-    """
-    return not kind or bool((_NUMBER if kind == "number" else _DATE).search(text))
-
-
-def question_coverage(question_terms: set[str], passage_terms: set[str]) -> float:
-    """Share of the question's content words that occur in the passages; 1.0 for a question without any
-    (a follow-up such as "who said that?" leans on the conversation instead).
-
-    >>> question_coverage({"popul", "pyongyang"}, {"pyongyang", "missil"})
-    0.5
-    """
-    return lexical_overlap(question_terms, passage_terms) if question_terms else 1.0
+RANKED = 8  # sentences kept in `Extracted.ranked`: more than any reader reads
 
 
 def extract_answer(
@@ -350,16 +263,20 @@ def extract_answer(
     keep, cosines, confidence = sentence_cosines(sentences, overlaps, query_vectors, hits, embedder, settings, stored)
     sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]
     scores = [float(c) + LEXICAL_WEIGHT * o for c, o in zip(cosines, overlaps)]
-    if confidence < settings.refuse_below or coverage < settings.refuse_coverage_below:
-        return Extracted(REFUSAL, (), True, confidence, coverage)
+    ranked = tuple(sentences[i] for i in sorted(range(len(scores)), key=lambda i: -scores[i])[:RANKED])
+    refused = Extracted(REFUSAL, (), True, confidence, coverage, ranked)
+    if confidence < settings.refuse_below:
+        return dataclasses.replace(refused, gate="similarity")
+    if coverage < settings.refuse_coverage_below:
+        return dataclasses.replace(refused, gate="coverage")
     anchors = anchor_terms(asked[0], terms)  # the asker's own words, not the last answer's
     chosen = select_sentences(scores, terms, settings.answer_sentences, settings.answer_keep_ratio, anchors)
     if not chosen:
-        return Extracted(REFUSAL, (), True, confidence, coverage)
+        return dataclasses.replace(refused, gate="no sentence")
     picked = [sentences[i] for i in chosen]
     kind = asks_for(question) if settings.answer_kinds == "check" else ""
     if not any(shows(p.text, kind) for p in picked):  # "how many?" answered by a sentence with no number
-        return Extracted(REFUSAL, (), True, confidence, coverage)
+        return dataclasses.replace(refused, gate="kind")
     markers, citations = number_citations(hits, picked)
     text = " ".join(f"{_BULLET.sub('', s.text)} [{n}]" for s, n in zip(picked, markers))
-    return Extracted(text, citations, False, confidence, coverage)
+    return Extracted(text, citations, False, confidence, coverage, ranked)
