@@ -26,7 +26,7 @@ from ..chunk import chunk_sentences
 from ..embed import Embedder, embed_all
 from ..index.sentences import SentenceVectors
 from ..retrieve import search_queries
-from ..schema import Citation, Hit, Turn
+from ..schema import Chunk, Citation, Hit, Turn
 from ..settings import Settings
 from ..text import content_terms, lexical_overlap
 from .base import REFUSAL, AnswerRequest, Draft, pieces
@@ -174,16 +174,43 @@ def select_sentences(
     return chosen
 
 
+def merge_passages(chunks: Sequence[Chunk]) -> list[Chunk]:
+    """Passages of one article, those that overlap or touch joined into one (article order).
+
+    >>> c = Chunk("d", 0, 0, 10, "0123456789", "t", "s")
+    >>> [(m.start, m.end, m.text) for m in merge_passages([dataclasses.replace(c, start=6, end=14, text="6789abcd"), c])]
+    [(0, 14, '0123456789abcd')]
+    """
+    merged: list[Chunk] = []
+    for chunk in sorted(chunks, key=lambda c: c.start):
+        last = merged[-1] if merged else None
+        if last is not None and chunk.start <= last.end:
+            tail = chunk.text[last.end - chunk.start :] if chunk.end > last.end else ""
+            merged[-1] = dataclasses.replace(last, end=max(last.end, chunk.end), text=last.text + tail, sentences=())
+        else:
+            merged.append(chunk)
+    return merged
+
+
 def number_citations(hits: Sequence[Hit], picked: Sequence[Sentence]) -> tuple[list[int], tuple[Citation, ...]]:
-    """Citation number per picked sentence (passages numbered in order of first use) and the citations."""
-    numbers: dict[int, int] = {}
-    for s in picked:
-        numbers.setdefault(s.hit_index, len(numbers) + 1)
-    citations = [
-        Citation.from_hit(number, hits[i], tuple(sorted((s.start, s.end) for s in picked if s.hit_index == i)))
-        for i, number in numbers.items()
-    ]
-    return [numbers[s.hit_index] for s in picked], tuple(citations)
+    """Citation number per picked sentence and the citations: one number per passage in order of first use,
+    and overlapping passages of one article (neighbouring chunks share sentences) under one number."""
+    used = list(dict.fromkeys(s.hit_index for s in picked))
+    by_article: dict[str, list[int]] = {}
+    for i in used:
+        by_article.setdefault(hits[i].chunk.doc_id, []).append(i)
+    passages: list[tuple[Chunk, float, list[int]]] = []  # merged passage, best score, the hits it holds
+    for doc_hits in by_article.values():
+        for passage in merge_passages([hits[i].chunk for i in doc_hits]):
+            held = [i for i in doc_hits if passage.start <= hits[i].chunk.start < passage.end]
+            passages.append((passage, max(hits[i].score for i in held), held))
+    passages.sort(key=lambda p: min(used.index(i) for i in p[2]))  # numbered in order of first use
+    number_of = {i: n for n, (_, _, held) in enumerate(passages, start=1) for i in held}
+    citations = []
+    for n, (passage, score, held) in enumerate(passages, start=1):
+        spans = tuple(sorted({(s.start, s.end) for s in picked if s.hit_index in held}))
+        citations.append(Citation.from_hit(n, Hit(passage, score, row=hits[held[0]].row), spans))
+    return [number_of[s.hit_index] for s in picked], tuple(citations)
 
 
 def sentence_cosines(
