@@ -220,3 +220,20 @@ def test_answer_kind_check_refuses_a_count_without_a_number(tmp_path, embedder):
     answer = rag.ask("How many port workers walked out in Busan?")
     assert not answer.refused and "Twelve hundred" in answer.text
     assert not rag.ask("When did the trade officials meet in Seoul?").refused  # "Monday" is a date word
+
+
+def test_overlapping_passages_of_one_article_are_one_source():
+    """Neighbouring chunks share sentences: citing both is one source, its passage their union."""
+    from rag.answer.extractive import Sentence, number_citations
+    from rag.schema import Chunk, Hit
+
+    text = "One two. Three four. Five six. Seven eight."
+    first, second = Chunk("a", 0, 0, 20, text[0:20], "T", "s"), Chunk("a", 1, 9, 30, text[9:30], "T", "s")
+    other = Chunk("b", 0, 0, 8, "Elsewhere", "U", "s2")
+    hits = [Hit(second, 0.5), Hit(other, 0.4), Hit(first, 0.3)]
+    picked = [Sentence(0, 21, 30, "Five six."), Sentence(1, 0, 8, "Elsewhe"), Sentence(2, 0, 8, "One two.")]
+    markers, citations = number_citations(hits, picked)
+    assert markers == [1, 2, 1]
+    one, two = citations
+    assert (one.doc_id, one.start, one.end, one.text) == ("a", 0, 30, text[0:30]) and one.highlights == ((0, 8), (21, 30))
+    assert (two.doc_id, two.number) == ("b", 2)
