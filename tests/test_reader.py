@@ -247,3 +247,15 @@ def test_auto_takes_the_reader_when_it_is_installed(monkeypatch, bundled_index):
     assert not real_reader_installed(Settings(reader_model="/no/such/model.gguf"))
     monkeypatch.setattr(factory, "reader_installed", real_reader_installed)
     assert isinstance(make_answerer(Settings(answerer="auto"), bundled_index.embedder), Reader)
+
+
+def test_the_chat_shows_the_short_answer_in_bold_over_its_sentence(bundled_index):
+    import app
+
+    rag = _reader_rag(bundled_index, Scripted("Jung Pak <img src=x>"))
+    chat = app.ChatApp(rag.settings)
+    chat.rag = rag
+    *_, (history, sources, _, state, _) = list(chat.respond(LIU, [], 5, "hybrid", {}))
+    bubble = history[-1]["content"]
+    assert bubble.startswith("**Jung Pak**\n\n") and bubble.endswith("[1]") and "<img" not in bubble
+    assert "<b>Jung Pak</b>" in sources and len(state["citations"]) == 1
