@@ -2,7 +2,7 @@
 that answer, or NONE.
 
 Flow (`Reader.answer`): the extractive answer is computed and streamed first (instant, and the fallback);
-unless the coverage gate or the reader's lower similarity floor (`reader_floor`) refuses, the
+unless the coverage gate or the similarity floor (`reader_floor`; a follow-up's is lower) refuses, the
 `reader_sentences` best sentences go to the model as quoted data with the question (a follow-up: as resolved, with the last exchange). The reply is
 snapped to a character span of one of those sentences (`snap`): words that are not in a passage are never
 shown. The answer is then that span (`ShortAnswer`) and the one sentence holding it, cited as [1]. The
@@ -155,16 +155,17 @@ class Reader:
         found = self.extractive.extract(request)
         first = found.draft()
         yield from pieces(first.text)  # the instant answer, replaced by the reader's when it comes
-        if self.gated(found):
+        if self.gated(found, follow_up=len(request.queries) > 1):
             yield first
             return
         yield self.read(request, found, first)
 
-    def gated(self, found: Extracted) -> bool:
+    def gated(self, found: Extracted, follow_up: bool) -> bool:
         """Refused before the reader is asked: nothing to read, the passages lack the question's words, or
-        even the best sentence is below the reader's similarity floor."""
+        even the best sentence is below the reader's similarity floor (a follow-up's own, lower one)."""
         s = self.settings
-        return not found.ranked or found.coverage < s.refuse_coverage_below or found.confidence < s.reader_floor
+        floor = min(s.reader_floor, s.reader_follow_up_floor) if follow_up else s.reader_floor
+        return not found.ranked or found.coverage < s.refuse_coverage_below or found.confidence < floor
 
     def read(self, request: AnswerRequest, found: Extracted, first: Draft) -> Draft:
         context = found.ranked[: self.settings.reader_sentences]
