@@ -72,6 +72,7 @@ def evaluate(dataset: Dataset, settings: Settings, config: RunConfig, progress: 
             rows, lat = run_answers(dataset, rag, mode, questions, progress, answerer)
             name = mode if answerer == "extractive" else f"{mode} + llm ({llm_label(settings)})"
             name = f"{mode} + reader {answerer.partition(':')[2]}" if answerer.startswith("reader:") else name
+            rows = [r | {"run": name} for r in rows]  # "mode" is the retrieval; "run" tells the answerers apart
             entry = result["modes"].setdefault(name, {})
             entry["ask_latency"] = latency(lat)
             for split in sorted({r["split"] for r in rows}):

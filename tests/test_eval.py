@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -73,7 +74,8 @@ def test_fast_benchmark_run(tmp_path, capsys):
     datasets = ["bundled", "heldout-refusal", "near-duplicates"]
     datasets += ["scifact", "squad", "realtimeqa", "multihop-rag"] if DEFAULT_DATASETS_DIR.is_dir() else []
     args = [a for d in datasets for a in ("--dataset", d)]
-    code = main(args + ["--limit", "2", "--answer-limit", "4", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    out, cache = ["--out", str(tmp_path / "out")], ["--cache-dir", str(tmp_path / "cache")]
+    code = main(args + ["--limit", "2", "--answer-limit", "4", "--reader", "none"] + out + cache)  # the reader: below
     assert code == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert (tmp_path / "out" / "recall_at_k.png").stat().st_size > 5_000
@@ -114,6 +116,47 @@ def test_fast_benchmark_run(tmp_path, capsys):
         assert multihop["published"] and "| hybrid | null |" in markdown
     if "squad" in datasets:
         assert report["datasets"]["squad"]["baselines"]["bert-ensemble-google"]["f1"] > 0
+
+
+def _reader_installed() -> bool:
+    import importlib.util
+
+    from rag.generate import models
+
+    return importlib.util.find_spec("xllamacpp") is not None and models.installed(models.READERS["qwen2.5-0.5b"])
+
+
+@pytest.mark.skipif(not _reader_installed(), reason="the reader model is not installed (requirements.txt)")
+def test_a_reader_run_is_scored_on_its_short_answers():
+    """A reader run (`--reader MODEL`) with the real reader, on 4 bundled questions (3 answerable, 1 not):
+    its EM/F1 score the short answer the user reads first, its rows are told apart from the extractive run's."""
+    from eval.datasets import bundled
+    from eval.report import markdown
+    from eval.runner import RunConfig, answer_text
+    from eval.suite import evaluate
+    from rag import Settings
+
+    full = bundled(DEFAULT_DATASETS_DIR)
+    picked = [q for q in full.questions if q.answers and not q.history][:3] + [q for q in full.questions if not q.answers][:1]
+    dataset = dataclasses.replace(full, questions=tuple(picked))
+    result = evaluate(dataset, Settings.from_env(), RunConfig(readers=("qwen2.5-0.5b",)), lambda items, desc: items)
+    name = "hybrid + reader qwen2.5-0.5b"
+    gold = {q.id: q.answers for q in picked}
+    rows = [r for r in result["per_question"] if r.get("run") == name]
+    assert len(rows) == 4 and {r["run"] for r in result["per_question"] if "run" in r} == {"bm25", "dense", "hybrid", name}
+    answered = [r for r in rows if gold[r["id"]]]
+    assert any(r["short"] for r in answered)
+    for row in answered:
+        if row["short"]:
+            assert row["short"] in row["answer"] and 0.0 <= row["reader_score"] <= 1.0
+            assert row["f1"] == m.best_over(m.token_f1, row["short"], gold[row["id"]])
+        else:
+            assert row["f1"] == (0.0 if row["refused"] else m.best_over(m.token_f1, answer_text(row["answer"]), gold[row["id"]]))
+    summary = result["modes"][name]["answers[all]"]
+    assert summary["n"] == 3 and summary["f1"] == round(sum(r["f1"] for r in answered) / 3, 4)
+    assert result["modes"][name]["refusal[all]"]["unanswerable"] == 1
+    report = {"machine": "test", "settings": {"model": "m"}, "started": "now", "datasets": {"bundled": result | {"seconds": 1.0}}}
+    assert f"| {name} | all | 3 |" in markdown(report)
 
 
 def test_missing_datasets_are_skipped_with_a_message(tmp_path, capsys):
