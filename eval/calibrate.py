@@ -89,6 +89,32 @@ def reader_sweep(answerable: list[dict], absent: list[dict], coverage_below: flo
     return out
 
 
+def sentences_sweep(data: Dataset, dev: list[Any], config: RunConfig, model: str, counts: list[int]) -> list[dict[str, Any]]:
+    """How many of the best sentences the reader should read: for each count, the short answers' mean F1
+    and exact match on the answerable development questions (gates off, so every question is read) and the
+    ask latency. More sentences hold the answer more often but cost prompt tokens and distract a small model."""
+    import time
+
+    base = Settings.from_env().replace(refuse_coverage_below=0.0, answerer="reader", reader_floor=0.0,
+                                      reader_refuse_below=0.0, reader_model=model)
+    out = []
+    for count in counts:
+        rag, _ = open_index(data, base.replace(reader_sentences=count), config)
+        f1, em, seconds = [], [], []
+        for q in dev:
+            started = time.perf_counter()
+            answer = rag.ask(q.question)
+            seconds.append(time.perf_counter() - started)
+            said = "" if answer.refused else (answer.short.text if answer.short else answer_text(answer.text))
+            f1.append(m.best_over(m.token_f1, said, q.answers) if said else 0.0)
+            em.append(m.best_over(m.exact_match, said, q.answers) if said else 0.0)
+        seconds.sort()
+        out.append({"reader_sentences": count, "questions": len(dev), "f1": round(m.mean(f1), 3),
+                    "exact_match": round(m.mean(em), 3), "p50_s": round(seconds[len(seconds) // 2], 2)})
+        print(out[-1], flush=True)
+    return out
+
+
 def calibrate_reader(args: argparse.Namespace, data: Dataset, dev: list[Any], config: RunConfig) -> int:
     base = Settings.from_env()
     settings = base.replace(refuse_coverage_below=0.0, answer_kinds="check", answerer="reader", reader_floor=0.0,
@@ -143,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="default eval/out/calibration[-reader].json")
     parser.add_argument("--reader", default=None, metavar="MODEL",
                         help="calibrate the reader's refusal (with this reader model: auto, qwen2.5-0.5b, ...)")
+    parser.add_argument("--sentences", default=None, metavar="N,N,...",
+                        help="with --reader: compare how many sentences the reader reads (F1, latency) instead")
     parser.add_argument("--max-wrong", type=float, default=0.03, help="with --reader: most answerable refused")
     args = parser.parse_args(argv)
     args.out = args.out or ROOT / "eval" / "out" / ("calibration-reader.json" if args.reader else "calibration.json")
@@ -155,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     # every 7th question from the development range: many articles, not the first few
     dev = list(data.questions[BENCHMARK_QUESTIONS::7][: args.questions])
     config = RunConfig(cache_dir=args.cache_dir)
+    if args.reader and args.sentences:
+        table = sentences_sweep(data, dev, config, args.reader, [int(n) for n in args.sentences.split(",")])
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_name("calibration-reader-sentences.json").write_text(json.dumps(table, indent=2) + "\n")
+        return 0
     if args.reader:
         return calibrate_reader(args, data, dev, config)
     whole, _ = open_index(data, settings, config)
