@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from rag import RAG, Settings
 
@@ -48,44 +48,61 @@ def features(rag: RAG, checked: RAG, questions: list[Any]) -> list[dict[str, Any
 
 READER_GRID = tuple(round(0.1 * i, 1) for i in range(0, 10))
 FLOOR_GRID = (0.0, 0.2, 0.25, 0.3, 0.35, 0.42)
+NONE_SURE_GRID = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.01)  # 0: every NONE refuses; 1.01: none does
 
 
-def reader_features(rag: RAG, questions: list[Any]) -> list[dict[str, Any]]:
+def reader_features(rag: RAG, retry: RAG, questions: list[Any]) -> list[dict[str, Any]]:
     """Each question answered by the reader with the similarity and coverage gates off (so it is always
     asked): the extractive confidence and coverage, the reader's score, whether it refused (NONE, or a
-    "how many" / "when" span without a number / date and no extractive answer), and its short answer's F1."""
+    "how many" / "when" span without a number / date and no extractive answer), and its short answer's F1.
+    A refused question is asked again through `retry` (every NONE read again with NONE barred): whether that
+    refuses too, and its F1."""
     rows = []
     for q in questions:
         answer = rag.ask(q.question)
         shown = " ".join(h.chunk.text for h in answer.hits)
-        said = answer.short.text if answer.short else answer_text(answer.text)
-        rows.append({"id": q.id, "confidence": answer.confidence, "coverage": answer.coverage,
-                     "reader_score": answer.reader_score, "reader_refused": answer.refused,
-                     "f1": 0.0 if answer.refused else m.best_over(m.token_f1, said, q.answers),
-                     "gold_shown": m.contains_answer(shown, q.answers)})
+        row = {"id": q.id, "confidence": answer.confidence, "coverage": answer.coverage,
+               "reader_score": answer.reader_score, "reader_refused": answer.refused, "f1": _f1(answer, q.answers),
+               "gold_shown": m.contains_answer(shown, q.answers)}
+        if answer.refused:
+            again = retry.ask(q.question)
+            row |= {"retry_refused": again.refused, "retry_f1": _f1(again, q.answers)}
+        rows.append(row)
     return rows
 
 
+def _f1(answer: Any, answers: Sequence[str]) -> float:
+    said = answer.short.text if answer.short else answer_text(answer.text)
+    return 0.0 if answer.refused else m.best_over(m.token_f1, said, answers)
+
+
 def reader_sweep(answerable: list[dict], absent: list[dict], coverage_below: float) -> list[dict[str, Any]]:
-    """Refusals for each (similarity floor, reader threshold) at the chosen coverage threshold: refuse when
-    the sentence similarity is under the floor, the coverage under its threshold, the reader says NONE, or
-    its score is under the threshold."""
+    """Refusals for each (similarity floor, reader threshold, NONE certainty) at the chosen coverage
+    threshold: refuse when the sentence similarity is under the floor, the coverage under its threshold,
+    the reader's score under the threshold, or the reader refused and either was at least that sure of NONE
+    or refused again when NONE was barred. The answerable F1 counts the retried answer where it was used."""
     n = min(len(answerable), len(absent))
     out = []
     for floor in FLOOR_GRID:
         for r in READER_GRID:
-            def refused(row: dict, floor: float = floor, r: float = r) -> bool:
-                score = row["reader_score"] if row["reader_score"] is not None else 1.0
-                return (row["confidence"] < floor or row["coverage"] < coverage_below or row["reader_refused"]
-                        or score < r)
+            for sure in NONE_SURE_GRID:
+                def outcome(row: dict, floor: float = floor, r: float = r, sure: float = sure) -> tuple[bool, float]:
+                    score = row["reader_score"] if row["reader_score"] is not None else 1.0
+                    if row["confidence"] < floor or row["coverage"] < coverage_below or score < r:
+                        return True, 0.0
+                    if not row["reader_refused"]:
+                        return False, row["f1"]
+                    if 1.0 - score >= sure or row["retry_refused"]:
+                        return True, 0.0
+                    return False, row["retry_f1"]
 
-            tp = sum(refused(x) for x in absent[:n])
-            fp = sum(refused(x) for x in answerable[:n])
-            kept = [x["f1"] for x in answerable[:n] if not refused(x)]
-            out.append({"reader_floor": floor, "reader_refuse_below": r, "coverage_below": coverage_below,
-                        "absent_refused": round(tp / n, 3), "answerable_refused": round(fp / n, 3),
-                        "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0,
-                        "answerable_f1": round(sum(kept) / n, 3)})
+                tp = sum(outcome(x)[0] for x in absent[:n])
+                fp = sum(outcome(x)[0] for x in answerable[:n])
+                out.append({"reader_floor": floor, "reader_refuse_below": r, "reader_none_sure": sure,
+                            "coverage_below": coverage_below, "absent_refused": round(tp / n, 3),
+                            "answerable_refused": round(fp / n, 3),
+                            "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0,
+                            "answerable_f1": round(sum(outcome(x)[1] for x in answerable[:n]) / n, 3)})
     return out
 
 
@@ -118,13 +135,17 @@ def sentences_sweep(data: Dataset, dev: list[Any], config: RunConfig, model: str
 def calibrate_reader(args: argparse.Namespace, data: Dataset, dev: list[Any], config: RunConfig) -> int:
     base = Settings.from_env()
     settings = base.replace(refuse_coverage_below=0.0, answer_kinds="check", answerer="reader", reader_floor=0.0,
-                            reader_refuse_below=0.0, reader_model=args.reader)
+                            reader_refuse_below=0.0, reader_none_sure=0.0, reader_model=args.reader)
     whole, _ = open_index(data, settings, config)
     removed = {d for q in dev for d in q.gold_docs}
     holed, _ = open_index(Dataset("squad-without-dev-paragraphs", data.questions,
                                   tuple(r for r in data.records if r["url"] not in removed)), settings, config)
-    answerable = [r for r in reader_features(whole, dev) if r["gold_shown"]]
-    absent = [r for r in reader_features(holed, dev) if not r["gold_shown"]]
+
+    def retrying(rag: RAG) -> RAG:  # the same index and model, every NONE read again
+        return RAG(rag.settings.replace(reader_none_sure=1.01), embedder=rag.embedder, reader=rag.qa.answerer.model)
+
+    answerable = [r for r in reader_features(whole, retrying(whole), dev) if r["gold_shown"]]
+    absent = [r for r in reader_features(holed, retrying(holed), dev) if not r["gold_shown"]]
     table = reader_sweep(answerable, absent, base.refuse_coverage_below)
     ok = [row for row in table if row["precision"] >= args.precision and row["answerable_refused"] <= args.max_wrong]
     best = max(ok, key=lambda row: (row["absent_refused"], row["answerable_f1"])) if ok else None
@@ -133,10 +154,12 @@ def calibrate_reader(args: argparse.Namespace, data: Dataset, dev: list[Any], co
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{len(dev)} questions: {len(answerable)} answerable with gold shown, {len(absent)} absent")
-    print("reader_floor  reader_refuse_below  absent refused  answerable refused  precision  answerable F1")
+    print("reader_floor  reader_refuse_below  reader_none_sure  absent refused  answerable refused  precision  answerable F1")
     for row in table:
-        print(f"{row['reader_floor']:>12}  {row['reader_refuse_below']:>19}  {row['absent_refused']:>14}  "
-              f"{row['answerable_refused']:>18}  {row['precision']:>9}  {row['answerable_f1']:>13}")
+        if row["reader_refuse_below"] in (0.0, 0.5, 0.9):  # the whole table is in the report
+            print(f"{row['reader_floor']:>12}  {row['reader_refuse_below']:>19}  {row['reader_none_sure']:>16}  "
+                  f"{row['absent_refused']:>14}  {row['answerable_refused']:>18}  {row['precision']:>9}  "
+                  f"{row['answerable_f1']:>13}")
     print(f"chosen (best recall at precision >= {args.precision}, answerable refused <= {args.max_wrong}): {best}")
     return 0
 

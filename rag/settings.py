@@ -136,6 +136,10 @@ class Settings:
     # Refuse when the reader's probability that the sentences answer (1 - P(first token NONE)) is below this;
     # a NONE reply always refuses. Calibrated by `python -m eval.calibrate --reader`.
     reader_refuse_below: float = 0.0
+    # A NONE reply refuses only when the reader gives NONE at least this probability; a less sure NONE (the
+    # likeliest of many weak choices) is read again with NONE barred, and its span is used. 0: every NONE
+    # refuses. Calibrated by `python -m eval.calibrate --reader` (README, "The reader").
+    reader_none_sure: float = 0.0
     # A reader that has not replied in this many seconds is abandoned for the extractive answer.
     reader_timeout_s: float = 20.0
     # e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8080/v1 (llama.cpp server), https://api.openai.com/v1

@@ -201,3 +201,24 @@ def test_refusal_calibration_sweep_counts_by_hand():
     # cosine 0.42 also refuses the answerable one at 0.41; coverage 0.55 refuses it again (counted once)
     assert rows[("off", 0.42, 0.55)] == {"answer_kinds": "off", "refuse_below": 0.42, "coverage_below": 0.55,
                                          "absent_refused": 1.0, "answerable_refused": 0.5, "precision": 0.667}
+
+
+def test_reader_calibration_sweep_counts_by_hand():
+    """The reader's sweep: a doubtful NONE (P 0.3) is answered on retry when the certainty bar is above 0.3."""
+    from eval.calibrate import reader_sweep
+
+    base = {"confidence": 0.6, "coverage": 1.0, "reader_refused": False, "f1": 1.0, "reader_score": 0.9}
+    answerable = [base, base | {"reader_refused": True, "reader_score": 0.7, "f1": 0.0, "retry_refused": False, "retry_f1": 0.5}]
+    absent = [base | {"reader_refused": True, "reader_score": 0.1, "f1": 0.0, "retry_refused": False, "retry_f1": 0.0},
+              base | {"reader_score": 0.2, "f1": 0.0}]
+    rows = {(r["reader_floor"], r["reader_refuse_below"], r["reader_none_sure"]): r for r in reader_sweep(answerable, absent, 0.55)}
+    # every NONE refuses: both refusals of the reader count, one right and one wrong
+    assert rows[(0.0, 0.0, 0.0)] == {"reader_floor": 0.0, "reader_refuse_below": 0.0, "reader_none_sure": 0.0,
+                                         "coverage_below": 0.55, "absent_refused": 0.5, "answerable_refused": 0.5,
+                                         "precision": 0.5, "answerable_f1": 0.5}
+    # NONE refuses only at P >= 0.4: the answerable one (P 0.3) is retried (F1 0.5), the absent one (P 0.9) refused
+    assert rows[(0.0, 0.0, 0.4)]["answerable_refused"] == 0.0 and rows[(0.0, 0.0, 0.4)]["answerable_f1"] == 0.75
+    assert rows[(0.0, 0.0, 0.4)]["absent_refused"] == 0.5 and rows[(0.0, 0.0, 0.4)]["precision"] == 1.0
+    # a reader score bar of 0.3 also refuses the second absent one (score 0.2); with no NONE refusing, neither is
+    assert rows[(0.0, 0.3, 0.4)]["absent_refused"] == 1.0 and rows[(0.0, 0.3, 0.4)]["precision"] == 1.0
+    assert rows[(0.0, 0.0, 1.01)]["absent_refused"] == 0.0

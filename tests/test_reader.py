@@ -14,7 +14,7 @@ from rag import RAG, Turn, answer_to_html, answer_to_markdown, answer_to_text
 from rag.answer import factory
 from rag.answer.factory import reader_installed as real_reader_installed  # before the suite's stand-in replaces it
 from rag.answer.base import REFUSAL
-from rag.answer.reader import Reader, none_probability, reader_messages, snap
+from rag.answer.reader import BARRED, Reader, none_probability, reader_messages, snap
 from rag.errors import LLMUnavailable, MissingDependency, RagError
 from rag.generate import models
 from rag.generate.local import Completion
@@ -25,15 +25,18 @@ LIU = "Which US official did Liu Xiaoming speak to by video link?"
 class Scripted:
     """A reader model that replies with a fixed text (or raises), recording what it was sent."""
 
-    def __init__(self, reply: str | Exception, none_p: float = 0.0, delay: float = 0.0) -> None:
-        self.reply, self.none_p, self.delay, self.sent = reply, none_p, delay, []
+    def __init__(self, reply: str | Exception, none_p: float = 0.0, delay: float = 0.0, barred_reply: str = "") -> None:
+        self.reply, self.none_p, self.delay, self.sent, self.barred = reply, none_p, delay, [], []
+        self.barred_reply = barred_reply  # the reply when words are barred
 
-    def complete(self, messages, max_tokens):
+    def complete(self, messages, max_tokens, barred=()):
         self.sent.append(messages)
+        self.barred.append(tuple(barred))
         time.sleep(self.delay)
         if isinstance(self.reply, Exception):
             raise self.reply
-        return Completion(self.reply, (("NONE", self.none_p), ("x", 1 - self.none_p)))
+        reply = self.barred_reply if barred else self.reply
+        return Completion(reply, (("NONE", self.none_p), ("x", 1 - self.none_p)))
 
 
 def _reader_rag(bundled_index, model, **changes):
@@ -129,6 +132,18 @@ def test_the_reader_refuses_with_none_or_a_low_score(bundled_index):
         answer = _reader_rag(bundled_index, model, **changes).ask(LIU)
         assert answer.refused and answer.text == REFUSAL and answer.citations == () and answer.short is None
         assert answer.reader_score == pytest.approx(1 - model.none_p)
+
+
+def test_a_doubtful_none_is_read_again_with_none_barred(bundled_index):
+    doubtful = Scripted("NONE", none_p=0.3, barred_reply="Jung Pak")
+    answer = _reader_rag(bundled_index, doubtful, reader_none_sure=0.5).ask(LIU)
+    assert doubtful.barred == [(), BARRED] and answer.short.text == "Jung Pak" and not answer.refused
+    assert answer.reader_score == pytest.approx(0.7)  # the first reply's: how sure the reader was of NONE
+    sure = Scripted("NONE", none_p=0.6, barred_reply="Jung Pak")
+    answer = _reader_rag(bundled_index, sure, reader_none_sure=0.5).ask(LIU)
+    assert sure.barred == [()] and answer.refused and answer.short is None
+    every = Scripted("NONE", none_p=0.1, barred_reply="Jung Pak")  # reader_none_sure 0: every NONE refuses
+    assert _reader_rag(bundled_index, every, reader_none_sure=0.0).ask(LIU).refused and every.barred == [()]
 
 
 def test_words_not_in_the_passages_and_failures_leave_the_extractive_answer(bundled_index):

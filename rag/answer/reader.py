@@ -7,7 +7,8 @@ unless the coverage gate or the similarity floor (`reader_floor`; a follow-up's 
 snapped to a character span of one of those sentences (`snap`): words that are not in a passage are never
 shown. The answer is then that span (`ShortAnswer`) and the one sentence holding it, cited as [1]. The
 model's probability that its first token is NONE gives `reader_score` (1 - P(NONE)); a NONE reply, or a
-score under `reader_refuse_below`, refuses; so does a "how many" / "when" span without a number / date. A
+score under `reader_refuse_below`, refuses (a NONE the model gives less than `reader_none_sure` is asked
+again with NONE barred); so does a "how many" / "when" span without a number / date. A
 reply that snaps to nothing leaves the extractive answer (or its refusal) in place.
 """
 
@@ -29,6 +30,7 @@ from .refusal import asks_for, shows
 
 log = logging.getLogger(__name__)
 NONE = "NONE"
+BARRED = ("NONE", "None", " NONE", " None")  # the first tokens of a NONE reply, barred when it is read again
 SYSTEM_PROMPT = (
     "You answer a question about news articles with the shortest span of words copied exactly from the "
     f"sentences. Reply with the span only. If the sentences do not answer the question, reply {NONE}. "
@@ -46,7 +48,7 @@ _GLUE = frozenset("a an the of in on at to for by with from as and or but is are
 class ReaderModel(Protocol):
     """The reader seam: one greedy completion with its first token's likeliest choices."""
 
-    def complete(self, messages: list[dict[str, str]], max_tokens: int) -> Completion: ...
+    def complete(self, messages: list[dict[str, str]], max_tokens: int, barred: Sequence[str] = ()) -> Completion: ...
 
 
 def _quoted(text: str) -> str:
@@ -173,10 +175,12 @@ class Reader:
         messages = reader_messages(request.queries[0], sentences, request.history)
         try:
             reply = self.model.complete(messages, MAX_TOKENS)
+            score = round(1.0 - none_probability(reply.first_tokens), 4) if reply.first_tokens else None
+            if says_none(reply.text) and score is not None and 1.0 - score < self.settings.reader_none_sure:
+                reply = self.model.complete(messages, MAX_TOKENS, barred=BARRED)  # a doubtful NONE: its best span
         except LLMUnavailable as e:
             log.warning("%s", e)
             return dataclasses.replace(first, notice=f"{e}; showing the extractive answer instead.")
-        score = round(1.0 - none_probability(reply.first_tokens), 4) if reply.first_tokens else None
         if says_none(reply.text) or (score is not None and score < self.settings.reader_refuse_below):
             return Draft(REFUSAL, (), True, first.confidence, "reader", coverage=first.coverage, reader_score=score)
         snapped = snap(reply.text, [s.text for s in context])

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from ..errors import LLMUnavailable, MissingDependency, RagError
 
@@ -135,12 +135,15 @@ class LlamaCpp:
     def load(self) -> Any:
         return _server(str(self.path), self.threads, self.context)
 
-    def complete(self, messages: list[dict[str, str]], max_tokens: int, top_logprobs: int = 5) -> Completion:
+    def complete(self, messages: list[dict[str, str]], max_tokens: int, barred: Sequence[str] = (),
+                 top_logprobs: int = 5) -> Completion:
         """The whole greedy reply, with its first token's likeliest choices; `LLMUnavailable` on failure or
-        after `timeout_s` (the generation is then stopped)."""
+        after `timeout_s` (the generation is then stopped). The tokens of `barred` words are never chosen."""
         server = self.load()
         body = {"messages": messages, "stream": True, "temperature": 0, "max_tokens": max_tokens,
                 "logprobs": True, "top_logprobs": top_logprobs}
+        if barred:
+            body["logit_bias"] = [[word, False] for word in barred]  # llama.cpp: false = never sample
         text, first = "", []
         started = time.monotonic()
         for chunk in self._chunks(server, body):
