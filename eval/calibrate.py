@@ -149,8 +149,11 @@ def calibrate_reader(args: argparse.Namespace, data: Dataset, dev: list[Any], co
     table = reader_sweep(answerable, absent, base.refuse_coverage_below)
     ok = [row for row in table if row["precision"] >= args.precision and row["answerable_refused"] <= args.max_wrong]
     best = max(ok, key=lambda row: (row["absent_refused"], row["answerable_f1"])) if ok else None
+    # No setting meets both targets: the most precise refusals, then the best F1, then the mildest settings.
+    fallback = None if ok else max(table, key=lambda row: (row["precision"], row["answerable_f1"],
+                                                          -row["reader_none_sure"], -row["reader_refuse_below"]))
     report = {"reader": args.reader, "questions": len(dev), "answerable": len(answerable), "absent": len(absent),
-              "sweep": table, "chosen": best, "features": {"answerable": answerable, "absent": absent}}
+              "sweep": table, "chosen": best, "fallback": fallback, "features": {"answerable": answerable, "absent": absent}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{len(dev)} questions: {len(answerable)} answerable with gold shown, {len(absent)} absent")
@@ -161,6 +164,8 @@ def calibrate_reader(args: argparse.Namespace, data: Dataset, dev: list[Any], co
                   f"{row['absent_refused']:>14}  {row['answerable_refused']:>18}  {row['precision']:>9}  "
                   f"{row['answerable_f1']:>13}")
     print(f"chosen (best recall at precision >= {args.precision}, answerable refused <= {args.max_wrong}): {best}")
+    if fallback:
+        print(f"none meets both; the most precise (then best F1): {fallback}")
     return 0
 
 

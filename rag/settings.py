@@ -138,8 +138,9 @@ class Settings:
     reader_refuse_below: float = 0.0
     # A NONE reply refuses only when the reader gives NONE at least this probability; a less sure NONE (the
     # likeliest of many weak choices) is read again with NONE barred, and its span is used. 0: every NONE
-    # refuses. Calibrated by `python -m eval.calibrate --reader` (README, "The reader").
-    reader_none_sure: float = 0.0
+    # refuses. `python -m eval.calibrate --reader` on SQuAD dev: 0.4 refused 0.048 fewer answerable questions
+    # and 0.024 fewer absent ones than 0 (precision 0.773 -> 0.823, F1 0.416 -> 0.442; README, "The reader").
+    reader_none_sure: float = 0.4
     # A reader that has not replied in this many seconds is abandoned for the extractive answer.
     reader_timeout_s: float = 20.0
     # e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8080/v1 (llama.cpp server), https://api.openai.com/v1

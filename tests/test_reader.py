@@ -14,7 +14,7 @@ from rag import RAG, Turn, answer_to_html, answer_to_markdown, answer_to_text
 from rag.answer import factory
 from rag.answer.factory import reader_installed as real_reader_installed  # before the suite's stand-in replaces it
 from rag.answer.base import REFUSAL
-from rag.answer.reader import BARRED, Reader, none_probability, reader_messages, snap
+from rag.answer.reader import BARRED, Reader, none_probability, reader_messages, says_none, snap
 from rag.errors import LLMUnavailable, MissingDependency, RagError
 from rag.generate import models
 from rag.generate.local import Completion
@@ -250,6 +250,15 @@ def test_the_real_reader_answers_a_follow_up_and_refuses_what_is_absent(real_rea
     assert not who.refused and who.citations
     absent = real_reader.ask("What is the population of Pyongyang?")
     assert absent.refused and absent.short is None
+
+
+@needs_model
+def test_the_real_model_never_says_none_when_none_is_barred(real_reader):
+    model = real_reader.qa.answerer.model
+    messages = reader_messages("What is the GDP of Mars?", [("", "The rover landed in a crater on Tuesday.")])
+    assert says_none(model.complete(messages, 24).text)
+    barred = model.complete(messages, 24, barred=BARRED).text
+    assert barred.strip() and not says_none(barred) and not barred.strip().upper().startswith("NONE")
 
 
 @needs_model
