@@ -184,6 +184,9 @@ class Settings:
             raise RagError("llm_threads and llm_context_tokens must be 0 (automatic) or more")
         if self.reader_sentences < 1 or self.reader_threads < 0:
             raise RagError("reader_sentences must be at least 1 and reader_threads 0 (automatic) or more")
+        for name in ("reader_refuse_below", "reader_none_sure"):  # probabilities (1.01: never refuse on NONE)
+            if not 0.0 <= getattr(self, name) <= 1.01:
+                raise RagError(f"{name}={getattr(self, name)} must be between 0 and 1; fix RAG_{name.upper()}")
         if self.answer_rescore < 0:
             raise RagError(f"answer_rescore={self.answer_rescore} must be at least 0")
 
