@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -26,7 +27,7 @@ from rag import RAG, Settings
 from . import metrics as m
 from .__main__ import DEFAULT_DATASETS_DIR
 from .datasets import ROOT, Dataset, DatasetMissing, squad
-from .runner import RunConfig, answer_text, open_index
+from .runner import RunConfig, latency, open_index, said
 
 BENCHMARK_QUESTIONS = 1000  # the benchmark's SQuAD answer sample: never calibrated on
 COVERAGE_GRID = tuple(round(0.05 * i, 2) for i in range(0, 21))
@@ -72,8 +73,7 @@ def reader_features(rag: RAG, retry: RAG, questions: list[Any]) -> list[dict[str
 
 
 def _f1(answer: Any, answers: Sequence[str]) -> float:
-    said = answer.short.text if answer.short else answer_text(answer.text)
-    return 0.0 if answer.refused else m.best_over(m.token_f1, said, answers)
+    return m.best_over(m.token_f1, said(answer), answers) if not answer.refused else 0.0
 
 
 def reader_sweep(answerable: list[dict], absent: list[dict], coverage_below: float) -> list[dict[str, Any]]:
@@ -110,8 +110,6 @@ def sentences_sweep(data: Dataset, dev: list[Any], config: RunConfig, model: str
     """How many of the best sentences the reader should read: for each count, the short answers' mean F1
     and exact match on the answerable development questions (gates off, so every question is read) and the
     ask latency. More sentences hold the answer more often but cost prompt tokens and distract a small model."""
-    import time
-
     base = Settings.from_env().replace(refuse_coverage_below=0.0, answerer="reader", reader_floor=0.0,
                                       reader_refuse_below=0.0, reader_model=model)
     out = []
@@ -122,12 +120,10 @@ def sentences_sweep(data: Dataset, dev: list[Any], config: RunConfig, model: str
             started = time.perf_counter()
             answer = rag.ask(q.question)
             seconds.append(time.perf_counter() - started)
-            said = "" if answer.refused else (answer.short.text if answer.short else answer_text(answer.text))
-            f1.append(m.best_over(m.token_f1, said, q.answers) if said else 0.0)
-            em.append(m.best_over(m.exact_match, said, q.answers) if said else 0.0)
-        seconds.sort()
+            f1.append(_f1(answer, q.answers))
+            em.append(m.best_over(m.exact_match, said(answer), q.answers) if not answer.refused else 0.0)
         out.append({"reader_sentences": count, "questions": len(dev), "f1": round(m.mean(f1), 3),
-                    "exact_match": round(m.mean(em), 3), "p50_s": round(seconds[len(seconds) // 2], 2)})
+                    "exact_match": round(m.mean(em), 3), "ask": latency(seconds)})
         print(out[-1], flush=True)
     return out
 
@@ -194,14 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", type=float, default=0.9, help="lowest refusal precision to accept")
     parser.add_argument("--datasets-dir", type=Path, default=DEFAULT_DATASETS_DIR)
     parser.add_argument("--cache-dir", type=Path, default=RunConfig.cache_dir)
-    parser.add_argument("--out", type=Path, default=None, help="default eval/out/calibration[-reader].json")
+    parser.add_argument("--out", type=Path, default=None, help="default eval/out/calibration[-reader[-sentences]].json")
     parser.add_argument("--reader", default=None, metavar="MODEL",
                         help="calibrate the reader's refusal (with this reader model: auto, qwen2.5-0.5b, ...)")
     parser.add_argument("--sentences", default=None, metavar="N,N,...",
                         help="with --reader: compare how many sentences the reader reads (F1, latency) instead")
     parser.add_argument("--max-wrong", type=float, default=0.03, help="with --reader: most answerable refused")
     args = parser.parse_args(argv)
-    args.out = args.out or ROOT / "eval" / "out" / ("calibration-reader.json" if args.reader else "calibration.json")
+    name = "calibration-reader-sentences" if args.reader and args.sentences else "calibration-reader" if args.reader else "calibration"
+    args.out = args.out or ROOT / "eval" / "out" / f"{name}.json"
     try:
         data = squad(args.datasets_dir)
     except DatasetMissing as e:
@@ -214,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.reader and args.sentences:
         table = sentences_sweep(data, dev, config, args.reader, [int(n) for n in args.sentences.split(",")])
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.with_name("calibration-reader-sentences.json").write_text(json.dumps(table, indent=2) + "\n")
+        args.out.write_text(json.dumps(table, indent=2) + "\n")
         return 0
     if args.reader:
         return calibrate_reader(args, data, dev, config)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from rag import QA, RAG, Settings, Turn, backend_label, make_answerer, pools_spans
+from rag import QA, RAG, Answer, Settings, Turn, backend_label, make_answerer, pools_spans
 
 from . import metrics as m
 from .datasets import Dataset, Question
@@ -91,6 +91,14 @@ def answer_text(text: str) -> str:
     return _MARKER.sub("", text).strip()
 
 
+def said(answer: Answer) -> str:
+    """What is scored against gold answers: the short answer the user reads first, else the answer's
+    sentences without markers; nothing for a refusal."""
+    if answer.refused:
+        return ""
+    return answer.short.text if answer.short else answer_text(answer.text)
+
+
 def run_retrieval(dataset: Dataset, rag: RAG, mode: str, depth: int, progress: Progress) -> tuple[list[dict], list[float]]:
     rows, latencies = [], []
     texts = {a.doc_id: a.text for a in rag.data().articles} if any(q.answers for q in dataset.questions) else {}
@@ -133,7 +141,7 @@ def run_answers(
         started = time.perf_counter()
         answer = asker.ask(q.question, history, retrieval=mode, today=q.asked or None)
         latencies.append(time.perf_counter() - started)
-        text = answer.short.text if answer.short else answer_text(answer.text)  # what the user reads first
+        text = said(answer)
         cited = [doc_key(dataset, c.source) for c in answer.citations]
         row: dict[str, Any] = {
             "id": q.id,

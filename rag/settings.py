@@ -133,8 +133,8 @@ class Settings:
     # calibration cannot measure (SQuAD has no follow-ups): its floor is `reader_follow_up_floor`.
     reader_floor: float = 0.42
     reader_follow_up_floor: float = 0.3
-    # Refuse when the reader's probability that the sentences answer (1 - P(first token NONE)) is below this;
-    # a NONE reply always refuses. Calibrated by `python -m eval.calibrate --reader`.
+    # Refuse when the reader's probability that the sentences answer (1 - P(first token NONE)) is below this
+    # (a NONE reply: see `reader_none_sure`). Calibrated by `python -m eval.calibrate --reader`.
     reader_refuse_below: float = 0.0
     # A NONE reply refuses only when the reader gives NONE at least this probability; a less sure NONE (the
     # likeliest of many weak choices) is read again with NONE barred, and its span is used. 0: every NONE

@@ -18,6 +18,18 @@ ARTICLES = ROOT / "data" / "articles"
 CRUX_ARTICLE = "scmp-2024-china-us-korean-peninsula-communication"
 
 
+def _reader_model_installed() -> bool:
+    import importlib.util
+
+    from rag.generate import models
+
+    return importlib.util.find_spec("xllamacpp") is not None and models.installed(models.READERS["qwen2.5-0.5b"])
+
+
+# Tests of the real reader (xllamacpp and the 0.5B model's parts come with requirements.txt).
+needs_reader_model = pytest.mark.skipif(not _reader_model_installed(), reason="the reader model is not installed (requirements.txt)")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def model_cache(tmp_path_factory):
     """The ONNX export goes to a per-session folder (inherited by the app and CLI subprocesses).

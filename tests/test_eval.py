@@ -10,6 +10,7 @@ import pytest
 
 from eval import metrics as m
 from eval.__main__ import DEFAULT_DATASETS_DIR, main
+from tests.conftest import needs_reader_model
 
 SQUAD = DEFAULT_DATASETS_DIR / "squad-v1.1-dev"
 needs_shared = pytest.mark.skipif(not DEFAULT_DATASETS_DIR.is_dir(), reason=f"{DEFAULT_DATASETS_DIR} not present")
@@ -118,15 +119,7 @@ def test_fast_benchmark_run(tmp_path, capsys):
         assert report["datasets"]["squad"]["baselines"]["bert-ensemble-google"]["f1"] > 0
 
 
-def _reader_installed() -> bool:
-    import importlib.util
-
-    from rag.generate import models
-
-    return importlib.util.find_spec("xllamacpp") is not None and models.installed(models.READERS["qwen2.5-0.5b"])
-
-
-@pytest.mark.skipif(not _reader_installed(), reason="the reader model is not installed (requirements.txt)")
+@needs_reader_model
 def test_a_reader_run_is_scored_on_its_short_answers():
     """A reader run (`--reader MODEL`) with the real reader, on 4 bundled questions (3 answerable, 1 not):
     its EM/F1 score the short answer the user reads first, its rows are told apart from the extractive run's."""

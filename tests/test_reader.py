@@ -18,6 +18,7 @@ from rag.answer.reader import BARRED, Reader, none_probability, reader_messages,
 from rag.errors import LLMUnavailable, MissingDependency, RagError
 from rag.generate import models
 from rag.generate.local import Completion
+from tests.conftest import needs_reader_model
 
 LIU = "Which US official did Liu Xiaoming speak to by video link?"
 
@@ -220,13 +221,7 @@ def test_a_bad_reader_model_setting_is_one_line(bundled_index, tmp_path):
 
 # ---- the real model ----------------------------------------------------------------------------
 
-def _real_reader_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("xllamacpp") is not None and models.installed(models.READERS["qwen2.5-0.5b"])
-
-
-needs_model = pytest.mark.skipif(not _real_reader_installed(), reason="the reader model is not installed (requirements.txt)")
+needs_model = needs_reader_model
 
 
 @pytest.fixture(scope="module")

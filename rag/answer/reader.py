@@ -175,12 +175,13 @@ class Reader:
         messages = reader_messages(request.queries[0], sentences, request.history)
         try:
             reply = self.model.complete(messages, MAX_TOKENS)
-            score = round(1.0 - none_probability(reply.first_tokens), 4) if reply.first_tokens else None
-            if says_none(reply.text) and score is not None and 1.0 - score < self.settings.reader_none_sure:
+            p_none = none_probability(reply.first_tokens) if reply.first_tokens else None
+            if says_none(reply.text) and p_none is not None and p_none < self.settings.reader_none_sure:
                 reply = self.model.complete(messages, MAX_TOKENS, barred=BARRED)  # a doubtful NONE: its best span
         except LLMUnavailable as e:
             log.warning("%s", e)
             return dataclasses.replace(first, notice=f"{e}; showing the extractive answer instead.")
+        score = None if p_none is None else round(1.0 - p_none, 4)
         if says_none(reply.text) or (score is not None and score < self.settings.reader_refuse_below):
             return Draft(REFUSAL, (), True, first.confidence, "reader", coverage=first.coverage, reader_score=score)
         snapped = snap(reply.text, [s.text for s in context])
