@@ -8,6 +8,7 @@ to require a login, which you should do before binding to another address.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import re
@@ -25,6 +26,7 @@ from rag import (
     answer_to_html,
     answer_to_markdown,
     markdown_escape,
+    markdown_to_plain,
     article_to_html,
     open_rag,
 )
@@ -32,6 +34,7 @@ from rag import (
 log = logging.getLogger("app")
 UPLOAD_DIR = Path(os.environ.get("RAG_UPLOAD_DIR", Path(__file__).resolve().parent / "uploads"))
 MAX_UPLOAD = "20mb"
+SINCE, UNTIL = "Published from", "Published until"  # the date boxes' labels, also used in their messages
 IDLE_POLL_S = 0.02  # how often the idle request queue looks for work (see calm_queue)
 EXAMPLES = [
     "what did China say was the crux?",
@@ -40,13 +43,32 @@ EXAMPLES = [
     "What missiles did Kim Jong-un oversee testing?",
 ]
 CSS = """
-mark { background: #fff3a3; padding: 0 2px; }
-.source { border: 1px solid #ddd; border-radius: 6px; padding: 6px 10px; margin: 6px 0; }
+/* the cited sentence: dark text on light yellow in the light theme, light text on dark amber in the dark one */
+mark { background: #fff3a3; color: #1a1a1a; padding: 0 2px; }
+.dark mark { background: #7a5a00; color: #fff8e1; }
+.source { border: 1px solid #ddd; border-radius: 6px; padding: 6px 10px; margin: 6px 0; scroll-margin-top: 8px; }
+.source p { margin: 2px 0; }
+.source .where { opacity: 0.75; }
 .passage { margin: 6px 0 0 0; font-size: 0.92em; white-space: normal; }
 .answer.refused { color: #8a4b00; }
 /* long sources and articles scroll inside their panels instead of stretching the page */
 .panel-scroll { max-height: 520px; overflow-y: auto; }
 """
+# A [n] in the chat jumps to its source card. Done here, not by the browser: the page's <base href="/"> would
+# turn "#src-1" into "/#src-1", a reload whenever the address holds a query such as ?__theme=dark.
+HEAD = """<script>
+document.addEventListener('click', (event) => {
+  const link = event.target.closest && event.target.closest('a[href^="#src-"]');
+  if (!link) return;
+  const card = document.getElementById(link.getAttribute('href').slice(1));
+  if (!card) return;
+  event.preventDefault();
+  card.scrollIntoView({behavior: 'smooth', block: 'start'});
+}, true);
+</script>"""
+# The opened article scrolls (inside its panel) to its first cited sentence.
+SCROLL_TO_MARK = """() => { setTimeout(() => {
+  const m = document.querySelector('#article mark'); if (m) m.scrollIntoView({block: 'center'}); }, 50); }"""
 
 
 class ChatApp:
@@ -68,12 +90,14 @@ class ChatApp:
             gr.Info("Type a question about the articles first.")
             yield history, gr.update(), gr.update(), state, message
             return
-        earlier = list(history)
+        # the conversation as plain text: the bubbles' Markdown (linked [n], escapes) is for the screen only
+        earlier = [dict(m, content=markdown_to_plain(m["content"])) if isinstance(m.get("content"), str) else m
+                   for m in history]
         history += [{"role": "user", "content": message}, {"role": "assistant", "content": "Searching the articles…"}]
         yield history, "", gr.update(), state, ""
         try:
             text = ""
-            dates = {"since": (since or "").strip(), "until": (until or "").strip()}  # an empty box is None
+            dates = {"since": box_date(SINCE, since), "until": box_date(UNTIL, until)}
             options = {"top_k": int(k), "retrieval": mode, **dates}
             for event in self.rag.ask_stream(message, earlier, **options):
                 if isinstance(event, Answer):
@@ -110,12 +134,24 @@ class ChatApp:
         spans = tuple(tuple(h) for h in citation["highlights"]) or ((citation["start"], citation["end"]),)
         return scrolling(article_to_html(article, spans))
 
-    def ask_api(self, question: str, k: int = 5, mode: str = "hybrid") -> dict:
-        """For programs (gradio_client): the full structured answer, as `ask --json` prints it."""
+    def ask_api(
+        self, question: str, k: int = 5, mode: str = "hybrid", history: list | None = None, since: str = "",
+        until: str = "",
+    ) -> dict:
+        """For programs (gradio_client, `/ask`): the full structured answer, as `ask --json` prints it.
+        `history`: the earlier exchanges ([question, answer] pairs or chat messages); `since` / `until`:
+        publication dates (YYYY-MM-DD, inclusive), empty for any."""
         try:
-            return self.rag.ask(question, top_k=int(k), retrieval=mode).to_dict()
+            dates = {"since": (since or "").strip() or None, "until": (until or "").strip() or None}
+            return self.rag.ask(question, history or (), top_k=int(k), retrieval=mode, **dates).to_dict()
         except RagError as e:
             return {"error": str(e)}
+
+    def stats_api(self) -> dict:
+        """For programs (`/stats`): what is indexed, as plain data (the index folder as `index_dir`: Gradio's
+        client would take a `path` key for a file to download)."""
+        stats = self.rag.stats().to_dict()
+        return {("index_dir" if k == "path" else k): v for k, v in stats.items()}
 
     # ---- uploads -------------------------------------------------------------------------------
     def upload(self, files: list[str] | None, progress=gr.Progress()):
@@ -149,6 +185,21 @@ class ChatApp:
             lines += [f"- skipped {Path(p.source).name}: {p.reason}" for p in result.problems]
             lines += [f"- duplicate {d}" for d in result.duplicates]
         return "\n".join(lines), self.stats_line(), None
+
+
+def box_date(label: str, value: str | None) -> str | None:
+    """A date box's ISO date, None when empty; a one-line error naming the box when it holds no date.
+
+    >>> box_date(SINCE, " 2024-02-23 "), box_date(UNTIL, "")
+    ('2024-02-23', None)
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        raise RagError(f"“{label}” holds {text!r}, which is not a date; pick one or type YYYY-MM-DD, e.g. 2024-02-23") from None
 
 
 def scrolling(html: str) -> str:
@@ -186,8 +237,8 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
             k = gr.Slider(1, 20, value=chat.base.top_k, step=1, label="Passages to retrieve (k)")
             mode = gr.Radio(list(RETRIEVAL_MODES), value=chat.base.retrieval, label="Retrieval")
             with gr.Row():
-                since = gr.Textbox(label="Published from (YYYY-MM-DD)", placeholder="any date", elem_id="since")
-                until = gr.Textbox(label="Published until (YYYY-MM-DD)", placeholder="any date", elem_id="until")
+                since = gr.DateTime(label=SINCE, include_time=False, type="string", elem_id="since")
+                until = gr.DateTime(label=UNTIL, include_time=False, type="string", elem_id="until")
         with gr.Accordion("Add articles", open=False):
             files = gr.File(file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), label="Upload articles")
             add = gr.Button("Index uploaded files")
@@ -197,12 +248,13 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                 chat.respond, [box, bot, k, mode, state, since, until], [bot, sources, pick, state, box], api_name=False
             )
         bot.clear(chat.clear, None, [sources, pick, article, state], api_name=False)
-        pick.change(chat.open_article, [pick, state], article, api_name=False)
+        pick.change(chat.open_article, [pick, state], article, api_name=False).then(
+            None, None, None, js=SCROLL_TO_MARK, api_name=False
+        )
         add.click(chat.upload, files, [status, stats, files], api_name=False)
-        ui.load(chat.stats_line, None, stats, api_name="stats")
-        api_in = gr.Textbox(visible=False)
-        api_out = gr.JSON(visible=False)
-        api_in.submit(chat.ask_api, [api_in, k, mode], api_out, api_name="ask")
+        ui.load(chat.stats_line, None, stats, api_name=False)
+        gr.api(chat.ask_api, api_name="ask")
+        gr.api(chat.stats_api, api_name="stats")
     return ui
 
 
@@ -223,7 +275,7 @@ def main() -> None:
         raise SystemExit(f"error: {e}") from None
     ui = calm_queue(build_ui(chat).queue(default_concurrency_limit=4))
     ui.launch(
-        server_name=args.host, server_port=args.port, share=False, auth=auth, max_file_size=MAX_UPLOAD, css=CSS,
+        server_name=args.host, server_port=args.port, share=False, auth=auth, max_file_size=MAX_UPLOAD, css=CSS, head=HEAD,
         footer_links=["api"], quiet=True, prevent_thread_lock=True,
     )
     log.info("News Q&A is running on %s (Ctrl+C to stop)", ui.local_url)

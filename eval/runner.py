@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from rag import QA, RAG, Answer, Settings, Turn, backend_label, make_answerer, pools_spans
+from rag import QA, RAG, Answer, Settings, Turn, backend_label, make_answerer, pools_spans, strip_markers
 
 from . import metrics as m
 from .datasets import Dataset, Question
 
 MODES = ("bm25", "dense", "hybrid")
 RECALL_KS = (1, 3, 5, 10, 20, 50, 100)
-_MARKER = re.compile(r"\s*\[\d+\]")
 Progress = Callable[[Sequence[Any], str], Any]
 
 
@@ -88,7 +86,7 @@ def ranked_docs(dataset: Dataset, hits) -> list[str]:  # type: ignore[no-untyped
 
 def answer_text(text: str) -> str:
     """The answer without citation markers, as scored against gold answers."""
-    return _MARKER.sub("", text).strip()
+    return strip_markers(text)
 
 
 def said(answer: Answer) -> str:

@@ -14,9 +14,17 @@ from .errors import RagError
 from .index.library import Library
 from .load import SUPPORTED_SUFFIXES
 from .pipeline import QA, RAG, as_turns, ask, make_answerer, open_rag
-from .render import answer_to_html, answer_to_markdown, answer_to_text, article_to_html, markdown_escape
+from .render import (
+    answer_to_html,
+    answer_to_markdown,
+    answer_to_text,
+    article_to_html,
+    markdown_escape,
+    markdown_to_plain,
+)
 from .schema import Answer, Article, Chunk, Citation, Hit, IndexReport, IndexStats, ShortAnswer, Turn
 from .settings import RETRIEVAL_MODES, Settings
+from .text import strip_markers
 
 __all__ = [
     "QA",
@@ -44,7 +52,9 @@ __all__ = [
     "backend_label",
     "make_answerer",
     "markdown_escape",
+    "markdown_to_plain",
     "open_rag",
     "pools_spans",
     "reader_installed",
+    "strip_markers",
 ]

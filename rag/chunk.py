@@ -218,6 +218,7 @@ def chunk_article(article: Article, budget: int, overlap: int, count: CountToken
             url=article.url,
             date=article.date,
             copies=article.copies,
+            publisher=article.publisher,
         )
         for n, (a, b) in enumerate(_pack(article.text, units, budget, overlap, count, check))
     ]

@@ -8,6 +8,7 @@ never by naming a site or a file, and keep the headline and the bullet-point sum
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import unicodedata
@@ -34,6 +35,9 @@ _CAPTION = re.compile(r"\b(Photo|Photograph|Image|Picture|Video|Illustration)s?:
 _PRINT_NOTE = re.compile(r"^This (article|story) (appeared|was published) in .{0,80}(print|edition)", re.I)
 _BULLET = re.compile(r"^[•●▪◦·*\-–—]\s+")
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$|[\"”’]$")
+_BYLINE = re.compile(r"^By\s+\S.{0,80}$")
+# "(CNN)", "CNN —", "AP", "USA TODAY": an outlet's name alone on a line, in brackets, before a dash, or in capitals
+_OUTLET_LINE = re.compile(r"^(?:\(([A-Z][\w.&' ]{0,30})\)|([A-Z][\w.&' ]{0,30}?)\s+[—–-]|([A-Z][A-Z.&' ]{0,30}))$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\ufeff]")
 HEADLINE_MAX_WORDS = 25
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
@@ -54,6 +58,7 @@ DATELINE_LINES = 15  # a dateline sits near the top, above or below the headline
 class CleanPage:
     title: str
     text: str
+    outlet: str = ""  # named by an outlet line above the body ("CNN —"), when there is one
 
 
 def normalise(text: str) -> str:
@@ -93,6 +98,28 @@ def is_headline_like(line: str) -> bool:
     return 0 < len(words) <= HEADLINE_MAX_WORDS and not _SENTENCE_END.search(line) and not _BULLET.match(line)
 
 
+def is_byline(line: str) -> bool:
+    """A byline or an outlet line above the body ("By Ana Li", "CNN —", "AP", "USA TODAY"): never the title.
+
+    >>> [is_byline(x) for x in ["CNN —", "(CNN)", "AP", "USA TODAY", "By Ana Li and Bo Wu", "Title 42 ends"]]
+    [True, True, True, True, True, False]
+    """
+    return bool(_BYLINE.match(line) or (_OUTLET_LINE.match(line) and len(line.split()) <= 4))
+
+
+def outlet_of(lines: list[str]) -> str:
+    """The outlet an outlet line above the body names ("CNN —" → "CNN"), or "".
+
+    >>> outlet_of(["Title 42 ends", "CNN —"]), outlet_of(["By Ana Li"])
+    ('CNN', '')
+    """
+    for line in lines:
+        found = _OUTLET_LINE.match(line)
+        if found and len(line.split()) <= 4:
+            return next(g for g in found.groups() if g).strip()
+    return ""
+
+
 def drop_video_blocks(lines: list[str]) -> list[str]:
     """Remove each video duration line, the video title after it, and that title's repeats.
 
@@ -129,14 +156,15 @@ def clean_page(text: str, known_title: str = "") -> CleanPage:
     lines = [ln for ln in drop_video_blocks(normalise(text).split("\n")) if ln and not is_boilerplate(ln)]
     start = next((i for i, ln in enumerate(lines) if not is_headline_like(ln)), len(lines))
     head, body = lines[:start], lines[start:]
-    title = known_title.strip() or (head[-1] if head else "")
+    titles = [ln for ln in head if not is_byline(ln)]
+    title = known_title.strip() or (titles[-1] if titles else "")
     paragraphs = []
     for line in body:
         if _BULLET.match(line):
             paragraphs.append("• " + _BULLET.sub("", line))
         elif not is_headline_like(line) and line != title:
             paragraphs.append(line)
-    return CleanPage(title=title, text="\n\n".join(paragraphs))
+    return CleanPage(title=title, text="\n\n".join(paragraphs), outlet=outlet_of(head))
 
 
 def extract_html(html: str) -> tuple[CleanPage, str, str]:
@@ -149,6 +177,8 @@ def extract_html(html: str) -> tuple[CleanPage, str, str]:
     if extracted is None or not (extracted.text or "").strip():
         return CleanPage("", ""), "", ""
     page = clean_page(extracted.text, known_title=extracted.title or "")
+    outlet = (extracted.sitename or "").strip()[:100]  # the page's own site name (og:site_name and the like)
+    page = dataclasses.replace(page, outlet=outlet or page.outlet)
     return page, extracted.url or "", extracted.date or ""
 
 
@@ -264,7 +294,7 @@ def clean_document(doc: Document) -> Article:
         page, page_url, page_date = extract_html(doc.raw)
         url, date = url or page_url, date or normalise_date(page_date)
         if doc.title:
-            page = CleanPage(doc.title, page.text)
+            page = dataclasses.replace(page, title=doc.title)
     elif doc.markup == "markdown":
         headline, text = markdown_to_text(raw)
         page = clean_page(text, known_title=doc.title or headline)
@@ -280,7 +310,7 @@ def clean_document(doc: Document) -> Article:
         source=doc.source,
         url=url,
         date=date,
-        publisher=doc.publisher,
+        publisher=doc.publisher or page.outlet,
         content_hash=content_hash(page.title, page.text),
         origin=doc.origin,
     )

@@ -32,6 +32,10 @@ DATE_FIELDS = ("date", "published", "publish_date", "published_at", "date_publis
 PUBLISHER_FIELDS = ("source", "publisher", "site", "outlet")
 
 DEFAULT_MAX_BYTES = 20_000_000
+# `story.txt.meta.json` beside `story.txt`: its title, url, date and publisher (the fields above), for text,
+# Markdown and HTML files whose text lacks them; read with the file, never indexed as an article itself.
+META_SUFFIX = ".meta.json"
+META_MAX_BYTES = 100_000
 
 
 def load_paths(paths: Iterable[str | Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
@@ -64,7 +68,7 @@ def _walk(paths: Iterable[str | Path], problems: list[Problem]) -> Iterator[Path
             for root, dirs, files in os.walk(path, followlinks=False):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
-                    if name.startswith("."):
+                    if name.startswith(".") or name.lower().endswith(META_SUFFIX):
                         continue
                     file = Path(root) / name
                     if file.suffix.lower() in SUPPORTED_SUFFIXES:
@@ -72,7 +76,9 @@ def _walk(paths: Iterable[str | Path], problems: list[Problem]) -> Iterator[Path
                     else:
                         problems.append(Problem(str(file), f"unsupported file type '{file.suffix}'"))
         elif path.is_file():
-            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+            if path.name.lower().endswith(META_SUFFIX):
+                problems.append(Problem(str(path), f"is the metadata of {path.name[: -len(META_SUFFIX)]}; index that file"))
+            elif path.suffix.lower() in SUPPORTED_SUFFIXES:
                 yield path
             else:
                 problems.append(
@@ -99,7 +105,32 @@ def load_file(path: Path, max_bytes: int, problems: list[Problem]) -> list[Docum
             return feed_documents(text, key, str(path))
         except FetchProblem as e:
             raise _Skip(str(e)) from e
-    return [Document(key=key, source=str(path), raw=text, markup=markup_of(suffix))]
+    meta = sidecar(Path(key), problems)
+    return [
+        Document(
+            key=key, source=str(path), raw=text, markup=markup_of(suffix), title=_field(meta, TITLE_FIELDS),
+            url=_field(meta, URL_FIELDS), date=_field(meta, DATE_FIELDS), publisher=_field(meta, PUBLISHER_FIELDS),
+        )
+    ]
+
+
+def sidecar(path: Path, problems: list[Problem]) -> dict[str, Any]:
+    """The fields of `path`'s metadata file (`<name>.meta.json`), {} when there is none; a bad one is a
+    `Problem` and the article loads without it."""
+    meta = path.with_name(path.name + META_SUFFIX)
+    if not meta.is_file():
+        return {}
+    try:
+        if meta.stat().st_size > META_MAX_BYTES:
+            raise ValueError(f"over {META_MAX_BYTES // 1000} KB")
+        record = json.loads(meta.read_text(encoding="utf-8"))
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as e:
+        problems.append(Problem(str(_display_path(meta)), f"metadata ignored ({e}); give a JSON object such as "
+                                '{"date": "2024-02-23", "publisher": "…"}'))
+        return {}
+    return record
 
 
 def markup_of(suffix: str) -> Markup:

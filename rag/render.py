@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urlsplit
 
 from .schema import Answer, Article, Citation
+from .text import MARKER
 
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def excerpt(text: str, limit: int = 300) -> str:
@@ -68,7 +69,7 @@ def highlight_passage_html(c: Citation) -> str:
 def answer_to_html(answer: Answer) -> str:
     """Answer body with [n] markers linked to the numbered source cards below it."""
     body = html.escape(answer.text)
-    body = _MARKER.sub(lambda m: f'<a class="cite" href="#src-{m.group(1)}">[{m.group(1)}]</a>', body)
+    body = MARKER.sub(lambda m: f'<a class="cite" href="#src-{m.group(1)}">[{m.group(1)}]</a>', body)
     notice = f'<p class="notice">{html.escape(answer.notice)}</p>' if answer.notice else ""
     cls = "answer refused" if answer.refused else "answer"
     short = f'<p class="short"><b>{html.escape(answer.short.text)}</b></p>' if answer.short else ""
@@ -78,17 +79,53 @@ def answer_to_html(answer: Answer) -> str:
         parts.append(f'<div class="unsupported">⚠ Not supported by the cited passages:<ul>{items}</ul></div>')
     if answer.citations:
         parts.append('<div class="sources">')
-        for c in answer.citations:
-            where = html.escape(c.url or c.source)
-            link = f'<a href="{where}" target="_blank" rel="noopener">{where}</a>' if c.url else where
-            parts.append(
-                f'<details class="source" id="src-{c.number}" open><summary><b>[{c.number}]</b> '
-                f"{html.escape(c.title)} <small>{_dated(c.date)}{link}{_also(c.copies)} · doc "
-                f"<code>{html.escape(c.doc_id)}</code></small></summary>"
-                f'<blockquote class="passage">{highlight_passage_html(c)}</blockquote></details>'
-            )
+        parts += [source_card_html(c) for c in answer.citations]
         parts.append("</div>")
     return "".join(parts)
+
+
+def source_card_html(c: Citation) -> str:
+    """One numbered source card: outlet and date, the headline, the passage with its cited sentences marked,
+    then a details line (where it came from, doc id, syndicated copies). Everything from the article is escaped;
+    only an http(s) address becomes a link.
+
+    >>> card = source_card_html(Citation(2, "d1", "Talks <b>end</b>", "a.txt", "x", 0, 1, 0.1,
+    ...     url="javascript:alert(1)", date="2024-02-23", publisher="SCMP"))
+    >>> 'id="src-2"' in card, "SCMP</span> · <time" in card, "&lt;b&gt;end" in card, "href" in card
+    (True, True, True, False)
+    """
+    where = html.escape(c.url or c.source)
+    link = f'<a href="{where}" target="_blank" rel="noopener noreferrer">{where}</a>' if web_address(c.url) else where
+    outlet = html.escape(outlet_name(c.publisher, c.url))
+    meta = " · ".join(x for x in (f'<span class="outlet">{outlet}</span>' if outlet else "", _time(c.date)) if x)
+    return (
+        f'<article class="source" id="src-{c.number}"><p class="card-head"><b class="num">[{c.number}]</b> '
+        f'{meta}</p><p class="headline"><b>{html.escape(c.title)}</b></p>'
+        f'<blockquote class="passage">{highlight_passage_html(c)}</blockquote>'
+        f'<p class="where"><small>{link} · doc <code>{html.escape(c.doc_id)}</code>{_also(c.copies)}</small></p>'
+        "</article>"
+    )
+
+
+def web_address(url: str) -> bool:
+    """Whether `url` may be a link: http or https only (never javascript:, data: and the like).
+
+    >>> web_address("https://x.org/a"), web_address(" JaVaScRiPt:alert(1)"), web_address("data:text/html,x")
+    (True, False, False)
+    """
+    return urlsplit(url.strip()).scheme.lower() in ("http", "https") and not any(ch.isspace() for ch in url.strip())
+
+
+def outlet_name(publisher: str, url: str) -> str:
+    """The outlet to show: the stored publisher, else the host of the article's web address.
+
+    >>> outlet_name("", "https://www.scmp.com/news/a"), outlet_name("AP", "https://x.org"), outlet_name("", "a.txt")
+    ('scmp.com', 'AP', '')
+    """
+    if publisher.strip():
+        return publisher.strip()
+    host = urlsplit(url.strip()).hostname or "" if web_address(url) else ""
+    return host.removeprefix("www.")
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}<>#|~!])")
@@ -104,17 +141,40 @@ def markdown_escape(text: str) -> str:
     return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False).replace("\\&lt;", "&lt;").replace("\\&gt;", "&gt;")
 
 
+_MD_ESCAPED = re.compile(r"\\([\\`*_{}<>#|~!\[\]])")
+_MD_LINKED_MARKER = re.compile(r"\[\\\[(\d+)\\\]\]\(#src-\d+\)")
+
+
+def markdown_to_plain(markdown: str) -> str:
+    """A chat bubble's text as the conversation passes it on: linked markers back to [n], escapes and
+    emphasis undone (the inverse of `answer_to_markdown` for the parts a follow-up reads).
+
+    >>> markdown_to_plain("**Jung Pak**\\n\\nLiu met Jung Pak \\\\*today\\\\* &lt;3 [\\\\[1\\\\]](#src-1)")
+    'Jung Pak\\n\\nLiu met Jung Pak *today* <3 [1]'
+    """
+    text = _MD_LINKED_MARKER.sub(r"[\1]", markdown)
+    text = re.sub(r"(?<!\\)\*\*(.+?)\*\*", r"\1", text)
+    text = re.sub(r"(?m)^\*(?!\*)(.+?)(?<!\\)\*$", r"\1", text)  # the notice, in italics
+    return html.unescape(_MD_ESCAPED.sub(r"\1", text))
+
+
 def answer_to_markdown(answer: Answer) -> str:
-    """The chat bubble: notice in italics, the reader's short answer in bold, then the cited sentence(s).
+    """The chat bubble: notice in italics, the reader's short answer in bold, then the cited sentence(s),
+    each [n] of a cited source a link to its card (`#src-n`, in the Sources panel).
 
     >>> from rag.schema import ShortAnswer
-    >>> answer_to_markdown(Answer("q", "Liu met Jung Pak. [1]", (), False, (), short=ShortAnswer("Jung Pak", 1, 8, 16)))
-    '**Jung Pak**\\n\\nLiu met Jung Pak. [1]'
+    >>> c = Citation(1, "d", "t", "a.txt", "x", 0, 1, 0.1)
+    >>> print(answer_to_markdown(Answer("q", "Liu met Jung Pak. [1] [2]", (c,), False, (), short=ShortAnswer("Jung Pak", 1, 8, 16))))
+    **Jung Pak**
+    <BLANKLINE>
+    Liu met Jung Pak. [\\[1\\]](#src-1) [2]
     """
     parts = [f"*{markdown_escape(answer.notice)}*"] if answer.notice else []
     if answer.short:
         parts.append(f"**{markdown_escape(answer.short.text)}**")
-    parts.append(markdown_escape(answer.text))
+    numbers = {str(c.number) for c in answer.citations}
+    linked = MARKER.sub(lambda m: rf"[\[{m[1]}\]](#src-{m[1]})" if m[1] in numbers else m[0], markdown_escape(answer.text))
+    parts.append(linked)
     return "\n\n".join(parts)
 
 
@@ -122,8 +182,8 @@ def _also(copies: tuple[str, ...]) -> str:
     return f' · also: <span class="copies">{html.escape(", ".join(copies))}</span>' if copies else ""
 
 
-def _dated(date: str) -> str:
-    return f'<time datetime="{html.escape(date)}">{html.escape(date)}</time> · ' if date else ""
+def _time(date: str) -> str:
+    return f'<time datetime="{html.escape(date)}">{html.escape(date)}</time>' if date else ""
 
 
 def article_to_html(article: Article, spans: tuple[tuple[int, int], ...] = ()) -> str:

@@ -64,6 +64,7 @@ class Chunk(_Record):
     url: str = ""  # the article's original address, when known (from its record or page; not stored per chunk)
     date: str = ""  # the article's publication date, ISO YYYY-MM-DD, when known (not stored per chunk)
     copies: tuple[str, ...] = ()  # sources of the article's syndicated copies (not stored per chunk)
+    publisher: str = ""  # the article's outlet, when known (not stored per chunk)
 
     def embed_text(self) -> str:
         """What the embedder and BM25 see: the headline gives every passage its topic."""
@@ -105,12 +106,14 @@ class Citation(_Record):
     highlights: tuple[tuple[int, int], ...] = ()
     date: str = ""  # the article's publication date (ISO), when known
     copies: tuple[str, ...] = ()  # other sources carrying the same story (syndicated copies, stored once)
+    publisher: str = ""  # the outlet: the record's or feed's publisher, an outlet line of the page, else ""
 
     @classmethod
     def from_hit(cls, number: int, hit: "Hit", highlights: tuple[tuple[int, int], ...] = ()) -> "Citation":
         c = hit.chunk
         return cls(
-            number, c.doc_id, c.title, c.source, c.text, c.start, c.end, hit.score, c.url, highlights, c.date, c.copies
+            number, c.doc_id, c.title, c.source, c.text, c.start, c.end, hit.score, c.url, highlights, c.date, c.copies,
+            c.publisher,
         )
 
 

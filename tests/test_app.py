@@ -108,7 +108,8 @@ def test_start_up_log_is_quiet_and_the_header_follows_the_index(server, embedder
     story = tmp_path / "story.txt"
     story.write_text("Envoy visits Seoul\n\nThe Chinese envoy visited Seoul on Monday for talks, officials said.")
     RAG(Settings(index_dir=tmp / "index"), embedder=embedder).index([story])
-    assert "3 articles" in Client(url, verbose=False).predict(api_name="/stats")
+    stats = Client(url, verbose=False).predict(api_name="/stats")  # plain data, not Markdown
+    assert stats["articles"] == 3 and stats["chunks"] == RAG(Settings(index_dir=tmp / "index")).stats().chunks
 
 
 def test_binds_to_loopback_only(server):
@@ -171,6 +172,52 @@ def test_browser_asks_the_crux_question(server, tmp_path):
         print(f"\nbrowser: first visible text {first_text * 1000:.0f} ms, full answer {full * 1000:.0f} ms")
         browser.close()
     assert (tmp_path / "crux.png").stat().st_size > 10_000
+
+
+_CONTRAST = """e => {
+  const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number).map(v => v / 255)
+    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+  const lum = c => { const [r, g, b] = rgb(c); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const s = getComputedStyle(e), a = lum(s.color), b = lum(s.backgroundColor);
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_phone_cards_links_and_highlights(server, theme):
+    """On a 390 px phone, in both themes: the [1] in the bubble jumps to its source card, which leads with the
+    outlet and date; the cited sentence is readable (WCAG contrast >= 4.5); the full article opens at it."""
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 390, "height": 844}, color_scheme=theme)
+        page.goto(f"{url}?__theme={theme}")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        page.fill("#question textarea", "what did China say was the crux?")
+        page.press("#question textarea", "Enter")
+        page.wait_for_selector("#sources mark", timeout=90_000)
+        card = page.inner_text("#src-1")
+        assert card.startswith("[1] South China Morning Post · 2024-02-23")
+        assert "China and US agree to keep communication open over Korean peninsula" in card
+        assert page.evaluate("document.body.classList.contains('dark') || !!document.querySelector('.dark')") == (theme == "dark")
+        assert page.eval_on_selector("#sources mark", _CONTRAST) >= 4.5
+        page.wait_for_selector("#chat a[href='#src-1']", timeout=30_000)
+        assert page.eval_on_selector("#src-1", "e => e.getBoundingClientRect().top") > 844  # below the fold at first
+        page.click("#chat a[href='#src-1']")
+        page.wait_for_function("(() => { const r = document.querySelector('#src-1').getBoundingClientRect();"
+                               " return r.top >= 0 && r.top < 844; })()", timeout=10_000)
+        page.click("#open-article input")
+        page.click("li[role=option] >> nth=0")
+        page.wait_for_selector("#article mark", timeout=30_000)
+        assert page.eval_on_selector("#article mark", _CONTRAST) >= 4.5
+        inside = """() => { const m = document.querySelector('#article mark').getBoundingClientRect();
+            const box = document.querySelector('#article .panel-scroll').getBoundingClientRect();
+            return m.top >= box.top && m.bottom <= box.bottom && box.top < 844 * 3; }"""
+        page.wait_for_function(inside, timeout=10_000)  # scrolled to the cited sentence inside its panel
+        browser.close()
 
 
 def test_twenty_concurrent_users(server):
@@ -240,7 +287,7 @@ def test_chat_streams_then_opens_the_cited_article(tmp_path, embedder):
     partial = [u[0][-1]["content"] for u in updates[1:-1]]
     assert all(len(a) <= len(b) for a, b in zip(partial, partial[1:]))
     history, sources, _, state, box = updates[-1]
-    assert box == "" and "[1]" in history[-1]["content"] and "<mark>" in sources
+    assert box == "" and r"[\[1\]](#src-1)" in history[-1]["content"] and "<mark>" in sources  # [1] links to its card
     page = chat.open_article("1", state)
     marked = page.split("<mark>")[1].split("</mark>")[0]
     assert "lack of trust between Washington and Pyongyang" in marked
@@ -250,7 +297,10 @@ def test_chat_streams_then_opens_the_cited_article(tmp_path, embedder):
     chat.rag.ask_stream = lambda q, h, **kw: seen.append((q, h)) or real(q, h, **kw)
     follow = list(chat.respond("Who did he meet by video link?", history, 5, "hybrid", state))[-1]
     assert [m["role"] for m in follow[0]] == ["user", "assistant"] * 2
-    assert as_turns(seen[0][1]) == (Turn("what did China say was the crux?", history[-1]["content"]),)
+    # ... as plain text: [1], not the bubble's link to the card
+    said = as_turns(seen[0][1])[0].answer
+    assert said.endswith("responsibility. [1]") and "#src-" not in said and "\\" not in said
+    assert as_turns(seen[0][1]) == (Turn("what did China say was the crux?", said),)
 
 
 def test_chat_options_clear_and_blank_questions(tmp_path, embedder):

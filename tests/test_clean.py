@@ -87,3 +87,24 @@ def test_video_blocks_only_remove_lines(lines):
 
 def test_loader_counts_bundled_corpus():
     assert len(load_paths([ARTICLES]).documents) == 2
+
+
+def test_byline_and_outlet_lines_are_never_the_headline(tmp_path):
+    """A plain-text article whose headline is followed by a byline or an outlet line keeps its headline;
+    the outlet line names the publisher."""
+    from rag.clean import clean_document
+
+    cases = {
+        "cnn.txt": ("Title 42 ends at midnight", "CNN —", "CNN"),
+        "ap.txt": ("Storm floods the coast", "AP", "AP"),
+        "usa.txt": ("Writers strike enters fourth week", "USA TODAY", "USA TODAY"),
+        "by.txt": ("Bobi the dog turns 31", "By Ana Li and Bo Wu", ""),
+    }
+    for name, (headline, byline, _) in cases.items():
+        (tmp_path / name).write_text(f"{headline}\n{byline}\nThe story begins here. It goes on.\n", encoding="utf-8")
+    for doc in load_paths([tmp_path]).documents:
+        article = clean_document(doc)
+        headline, byline, outlet = cases[doc.source.rsplit("/", 1)[-1]]
+        assert article.title == headline, (doc.source, article.title)
+        assert article.publisher == outlet
+        assert byline not in article.text and "The story begins here." in article.text

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from rag import RAG, RagError, Settings, answer_to_text
 
-from .conftest import write_dated_articles
+from .conftest import ARTICLES, write_dated_articles
 from .test_cli import run
 
 
@@ -71,9 +72,27 @@ def test_relative_dates_count_back_from_the_newest_article(dated):
     assert off.ask("What did the South Korean trade minister say in 2021?").since == ""
 
 
-def test_an_undated_index_reads_no_dates_from_questions(bundled_index):
-    answer = bundled_index.ask("What did China say in 2021 about the sanctions?")
+def test_an_undated_index_reads_no_dates_from_questions(tmp_path, embedder):
+    for article in ARTICLES.glob("*.txt"):  # the bundled articles without their metadata files: undated
+        shutil.copy(article, tmp_path / article.name)
+    rag = RAG(Settings(index_dir=tmp_path / "index"), embedder=embedder)
+    rag.index([tmp_path])
+    assert {a.date for a in rag.data().articles} == {""}
+    answer = rag.ask("What did China say in 2021 about the sanctions?")
     assert (answer.since, answer.until, answer.notice) == ("", "", "")
+
+
+def test_bundled_articles_are_dated_by_their_metadata_files(bundled_index):
+    assert sorted(a.date for a in bundled_index.data().articles) == ["2021-10-01", "2024-02-23"]
+    assert {a.publisher for a in bundled_index.data().articles} == {"South China Morning Post"}
+    answer = bundled_index.ask("What did China say in 2021 about the sanctions?")
+    assert answer.since == "2021-01-01" and {c.date for c in answer.citations} == {"2021-10-01"}
+
+
+def test_a_date_filter_that_leaves_nothing_says_so(dated):
+    answer = dated.ask("What did the South Korean trade minister say?", since="2030-01-01")
+    assert answer.refused and answer.citations == ()
+    assert "No article was published from 2030-01-01" in answer.notice and "(0 of 3 articles have no date)" in answer.notice
 
 
 def test_latest_ranks_the_newest_article_first(dated):
@@ -105,4 +124,4 @@ def test_web_chat_date_boxes(dated):
     *_, empty = chat.respond("What did the South Korean trade minister say about steel?", [], 5, "hybrid", {}, None, None)
     assert len(empty[3]["citations"]) >= 1  # Gradio sends None for an empty box: no filter
     *_, bad = chat.respond("steel?", [], 5, "hybrid", {}, "soon", "")
-    assert bad[0][-1]["content"] == "⚠️ since='soon' is not a date; use YYYY-MM-DD, e.g. 2024-02-23"
+    assert bad[0][-1]["content"] == "⚠️ “Published from” holds 'soon', which is not a date; pick one or type YYYY-MM-DD, e.g. 2024-02-23"

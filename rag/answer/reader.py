@@ -39,6 +39,7 @@ SYSTEM_PROMPT = (
 MAX_TOKENS = 24  # a span, not an essay: 24 tokens hold a name, a date, a number or a short clause
 SNAP_MIN_F1 = 0.5  # a reply sharing less than this with its best span is not a copy of the passages
 _WORD = re.compile(r"\w+", re.UNICODE)
+_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)")
 # Words that do not make a reply a copy of a sentence: "the capital of France is Berlin" shares "is", "the"
 # and "of" with most sentences.
 _GLUE = frozenset("a an the of in on at to for by with from as and or but is are was were be been it its "
@@ -104,8 +105,28 @@ def _f1(a: Sequence[str], b: Sequence[str]) -> float:
     b_meant = [w for w in b if w not in _GLUE]
     if b_meant:
         a, b = [w for w in a if w not in _GLUE], b_meant
-    common = sum(min(a.count(w), b.count(w)) for w in set(a))
+    unused, common = list(a), 0
+    for w in b:
+        match = next((i for i, x in enumerate(unused) if alike(x, w)), None)
+        if match is not None:
+            common += 1
+            del unused[match]
     return 0.0 if not common else 2 * common / (len(a) + len(b))
+
+
+def alike(a: str, b: str) -> bool:
+    """Whether a reply's word stands for a passage's word: the same, one number as an ordinal ("9" for
+    "9th"), or one word a prefix of the other of at least 5 letters ("draftsmanship" for "draftsman").
+
+    >>> alike("9", "9th"), alike("draftsmanship", "draftsman"), alike("19", "1990"), alike("cat", "cats")
+    (True, True, False, False)
+    """
+    if a == b:
+        return True
+    if _ORDINAL.fullmatch(a) or _ORDINAL.fullmatch(b):
+        return _ORDINAL.sub(r"\1", a) == _ORDINAL.sub(r"\1", b)
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 5 and long.startswith(short)
 
 
 def snap(reply: str, texts: Sequence[str]) -> tuple[int, int, int] | None:
@@ -116,6 +137,8 @@ def snap(reply: str, texts: Sequence[str]) -> tuple[int, int, int] | None:
     (0, 8, 16)
     >>> snap("24-10", ["They won 24–10 on Sunday."])
     (0, 9, 14)
+    >>> snap("9", ["It was the 9th time."])
+    (0, 11, 14)
     >>> snap("Paris", ["They won 24–10."]) is None
     True
     >>> snap("1", ["Talks collapsed in 2019."]) is None
@@ -186,6 +209,7 @@ class Reader:
             return Draft(REFUSAL, (), True, first.confidence, "reader", coverage=first.coverage, reader_score=score)
         snapped = snap(reply.text, [s.text for s in context])
         if snapped is None:  # not words of the passages: the extractive answer (or its refusal) stands
+            log.debug("the reader's reply %r is not a span of the sentences", reply.text)
             return dataclasses.replace(first, reader_score=score)
         kind = asks_for(request.question) if self.settings.answer_kinds == "check" else ""
         if not shows(context[snapped[0]].text[snapped[1] : snapped[2]], kind):  # "how many?" read as no number

@@ -24,14 +24,15 @@ class UpdatePlan:
 
 
 def plan_update(existing: Sequence[Article], incoming: Sequence[Article]) -> UpdatePlan:
-    """Decide what an index call changes: same id + same text → unchanged; same id + new text → updated;
-    text already stored under another id (or earlier in this batch) → duplicate, stored once."""
+    """Decide what an index call changes: same id + same text and metadata → unchanged; same id + new text
+    or a new date, outlet or address → updated; text already stored under another id (or earlier in this
+    batch) → duplicate, stored once."""
     by_id = {a.doc_id: a for a in existing}
     owner = {a.content_hash: a.doc_id for a in existing}
     add, updated, unchanged, duplicates, drop, copy_of = [], [], [], [], set(), []
     for article in incoming:
         old = by_id.get(article.doc_id)
-        if old is not None and old.content_hash == article.content_hash:
+        if old is not None and old.content_hash == article.content_hash and _meta(old) == _meta(article):
             unchanged.append(article.doc_id)
             continue
         holder = owner.get(article.content_hash)
@@ -47,6 +48,10 @@ def plan_update(existing: Sequence[Article], incoming: Sequence[Article]) -> Upd
         by_id[article.doc_id] = article
         owner[article.content_hash] = article.doc_id
     return UpdatePlan(tuple(add), frozenset(drop), tuple(updated), tuple(unchanged), tuple(duplicates), tuple(copy_of))
+
+
+def _meta(article: Article) -> tuple[str, str, str]:
+    return article.date, article.publisher, article.url
 
 
 def fold_near_copies(existing: Sequence[Article], plan: UpdatePlan) -> UpdatePlan:

@@ -166,7 +166,7 @@ def _chunk(row: dict[str, Any], article: Article) -> Chunk:
     sentences = tuple(int(end) for end in row.pop("sentences", ()))  # absent in indexes written before
     return Chunk(
         title=article.title, source=article.source, sentences=sentences, url=article.url, date=article.date,
-        copies=article.copies, **row,
+        copies=article.copies, publisher=article.publisher, **row,
     )
 
 

@@ -141,7 +141,7 @@ def resolve_dates(
     if given.bounded:
         if given.since and given.until and given.since > given.until:
             raise RagError(f"since={given.since} is after until={given.until}; swap them")
-        return given, ""
+        return given, "" if date_mask(data.chunk_dates, given).any() else nothing_dated(data, given)
     if not read.bounded or settings.question_dates == "off":
         return Dates(latest=latest), ""
     if not date_mask(data.chunk_dates, read).any():
@@ -149,6 +149,14 @@ def resolve_dates(
     span = " to ".join(dict.fromkeys(d for d in (read.since, read.until) if d))
     verb = "Searched" if read.strict else "Preferred"
     return dataclasses.replace(read, latest=latest), f"{verb} articles published {span} (“{read.phrase}”)."
+
+
+def nothing_dated(data: IndexData, dates: Dates) -> str:
+    """The notice for a date range that leaves no article: which range, and how many articles are undated."""
+    span = f"from {dates.since}" if not dates.until else f"until {dates.until}" if not dates.since else f"from {dates.since} to {dates.until}"
+    undated = sum(1 for a in data.articles if not a.date)
+    return (f"No article was published {span}: the date filter left nothing to search "
+            f"({undated} of {len(data.articles)} articles have no date). Clear the dates to search them all.")
 
 
 def preferred(hits: tuple[Hit, ...], dates: Dates) -> tuple[Hit, ...]:

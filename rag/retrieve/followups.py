@@ -7,6 +7,7 @@ import re
 from typing import Sequence
 
 from ..schema import Turn
+from ..text import strip_markers
 
 _ANAPHORA = re.compile(
     r"\b(he|she|they|him|her|them|his|hers|their|theirs|it|its|this|that|these|those|there|then|"
@@ -16,7 +17,6 @@ _ANAPHORA = re.compile(
 _PRONOUN = re.compile(r"\b(he|she|they|him|her|them|it|this|that|these|those)\b", re.I)
 _PERSONAL = {"he", "she", "they", "him", "her", "them"}
 _NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w’'-]+(?: [A-Z][\w’'-]+)+")  # two or more capitalised words
-_MARKER = re.compile(r"\s*\[\d+\]")
 
 
 def is_follow_up(question: str) -> bool:
@@ -41,7 +41,7 @@ def search_queries(question: str, history: Sequence[Turn]) -> list[str]:
     if not history or not is_follow_up(question):
         return [question]
     last = history[-1]
-    answer = _MARKER.sub("", last.answer).strip()
+    answer = strip_markers(last.answer)
     resolved, named = resolve_reference(question, answer, last.question)
     # A name stands in for the pronoun as the question would have said it; a whole sentence would make the
     # resolved question resemble the last answer more than any new one, so the bare question stays first.
