@@ -92,6 +92,12 @@ def test_api_returns_the_structured_answer(server):
     assert refused["refused"] is True and refused["citations"] == []
     bad = client.predict("   ", 5, "hybrid", api_name="/ask")
     assert "empty" in bad["error"]
+    # follow-ups and dates through the API: the conversation as [question, answer] pairs
+    first = client.predict("What did Liu Xiaoming say about the Korean peninsula?", api_name="/ask")
+    follow = client.predict("Who did he meet by video link?", 5, "hybrid", [[first["question"], first["text"]]], api_name="/ask")
+    assert follow["query"] == "Who did Liu Xiaoming meet by video link?" and not follow["refused"], follow
+    dated = client.predict("What did China say about the sanctions?", 5, "hybrid", [], "2024-01-01", "", api_name="/ask")
+    assert dated["since"] == "2024-01-01" and {c["date"] for c in dated["citations"]} <= {"2024-02-23"}
 
 
 def test_start_up_log_is_quiet_and_the_header_follows_the_index(server, embedder, tmp_path):

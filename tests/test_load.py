@@ -132,3 +132,20 @@ def test_jsonl_feed_is_read_record_by_record_whatever_its_size(tmp_path):
     loaded = load_paths([tmp_path / "feed.jsonl"], max_bytes=3000)
     assert len(loaded.documents) == 1 and all("over the" in p.reason for p in loaded.problems)
     assert loaded.problems[0].source.endswith("feed.jsonl:1")
+
+
+def test_a_metadata_file_dates_its_article_and_a_bad_one_is_reported(tmp_path):
+    from rag.clean import clean_document
+
+    (tmp_path / "a.txt").write_text("Talks end\n\nThe talks ended on Monday, officials said.\n", encoding="utf-8")
+    (tmp_path / "a.txt.meta.json").write_text('{"date": "5 June 2023", "publisher": "Example Post", "url": "https://example.org/a"}')
+    (tmp_path / "b.txt").write_text("Talks resume\n\nThe talks resumed on Friday, officials said.\n", encoding="utf-8")
+    (tmp_path / "b.txt.meta.json").write_text("[not json")
+    loaded = load_paths([tmp_path])
+    by_name = {d.source.rsplit("/", 1)[-1]: clean_document(d) for d in loaded.documents}
+    assert sorted(by_name) == ["a.txt", "b.txt"]  # metadata files are never articles themselves
+    a = by_name["a.txt"]
+    assert (a.date, a.publisher, a.url, a.title) == ("2023-06-05", "Example Post", "https://example.org/a", "Talks end")
+    assert by_name["b.txt"].date == ""
+    assert [p.source.rsplit("/", 1)[-1] for p in loaded.problems] == ["b.txt.meta.json"]
+    assert "metadata ignored" in loaded.problems[0].reason and "JSON object" in loaded.problems[0].reason
