@@ -102,7 +102,7 @@ class ChatApp:
             for event in self.rag.ask_stream(message, earlier, **options):
                 if isinstance(event, Answer):
                     history[-1]["content"] = answer_to_markdown(event)
-                    state = {"citations": [c.to_dict() for c in event.citations]}
+                    state = {"citations": [c.to_dict() for c in event.citations], "suggestions": list(event.suggestions)}
                     choices = [(f"[{c.number}] {c.title}", str(c.number)) for c in event.citations]
                     yield history, scrolling(answer_to_html(event)), gr.update(choices=choices, value=None), state, ""
                 else:
@@ -116,6 +116,11 @@ class ChatApp:
             log.exception("answering failed")
             history[-1]["content"] = f"⚠️ Something went wrong ({type(e).__name__}); the index is unchanged."
             yield history, "", gr.update(choices=[], value=None), state, ""
+
+    def suggest(self, state: dict):
+        """The "Ask next" questions of the last answer (hidden when there are none)."""
+        questions = list((state or {}).get("suggestions") or [])
+        return gr.Dataset(samples=[[q] for q in questions], visible=bool(questions))
 
     def clear(self):
         """The chat was cleared: so are its sources, the article list and the opened article."""
@@ -228,6 +233,7 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
                 with gr.Row():
                     box = gr.Textbox(placeholder="Ask a question and press Enter", show_label=False, scale=5, elem_id="question")
                     send = gr.Button("Ask", variant="primary", scale=1)
+                ask_next = gr.Dataset(components=[box], samples=[], label="Ask next", visible=False, elem_id="ask-next")
                 gr.Examples(EXAMPLES, inputs=box, label="Examples")
             with gr.Column(scale=2):
                 sources = gr.HTML(label="Sources", elem_id="sources")
@@ -243,11 +249,15 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
             files = gr.File(file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), label="Upload articles")
             add = gr.Button("Index uploaded files")
             status = gr.Markdown()
+        asking = ([box, bot, k, mode, state, since, until], [bot, sources, pick, state, box])
         for trigger in (box.submit, send.click):
-            trigger(
-                chat.respond, [box, bot, k, mode, state, since, until], [bot, sources, pick, state, box], api_name=False
-            )
-        bot.clear(chat.clear, None, [sources, pick, article, state], api_name=False)
+            trigger(chat.respond, *asking, api_name=False).then(chat.suggest, state, ask_next, api_name=False)
+        ask_next.click(lambda sample: sample[0], ask_next, box, api_name=False).then(
+            chat.respond, *asking, api_name=False
+        ).then(chat.suggest, state, ask_next, api_name=False)
+        bot.clear(chat.clear, None, [sources, pick, article, state], api_name=False).then(
+            chat.suggest, state, ask_next, api_name=False
+        )
         pick.change(chat.open_article, [pick, state], article, api_name=False).then(
             None, None, None, js=SCROLL_TO_MARK, api_name=False
         )

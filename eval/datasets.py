@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -171,6 +172,34 @@ def near_duplicates(root: Path) -> Dataset:
     return Dataset("near-duplicates", (), tuple(records), kind="dedup")
 
 
+_NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'’-]+(?:\s+(?:of\s+)?[A-Z0-9][\w'’-]*)+")
+OVERVIEW_TOPICS = 3  # timelines asked per week
+
+
+def overviews(root: Path) -> Dataset:
+    """RealTimeQA's development weeks as a news archive (see eval/overview.py): per week, "What happened last
+    week?" as of the week's date, and "What's the latest on X?" for the first names its questions hold."""
+    rtqa = realtimeqa(root)
+    dev = [q for q in rtqa.questions if q.split == "dev"]
+    found: dict[str, list[str]] = rtqa.extra["search_urls"]
+    stories: dict[str, set[str]] = {}
+    for q in dev:
+        for url in found.get(q.id, ()):
+            stories.setdefault(url, set()).add(q.id)
+    weeks = sorted({q.asked for q in dev})
+    questions = []
+    for week in weeks:
+        questions.append(Question(id=f"digest-{week}", question="What happened last week?", split="digest", asked=week))
+        names = list(dict.fromkeys(m.group() for q in dev if q.asked == week for m in _NAME.finditer(q.question)))
+        for n, name in enumerate(names[:OVERVIEW_TOPICS]):
+            questions.append(Question(id=f"timeline-{week}-{n}", question=f"What's the latest on {name}?",
+                                      answers=(name,), split="timeline", asked=week))
+    records = tuple(r for r in rtqa.records if r["url"] in stories)
+    week_of = {q.id: q.asked for q in dev}
+    return Dataset("overviews", tuple(questions), records, kind="overview",
+                   extra={"weeks": weeks, "stories": stories, "week_of": week_of})
+
+
 def multihop(root: Path) -> Dataset:
     """MultiHop-RAG's 500-query sample. Its article corpus is not in ../shared (upstream keeps it in Git LFS),
     so the corpus here is the evidence itself: one record per cited article (title, source, date) holding the
@@ -203,6 +232,7 @@ LOADERS = {
     "bundled": bundled,
     "heldout-refusal": heldout_refusal,
     "near-duplicates": near_duplicates,
+    "overviews": overviews,
     "multihop-rag": multihop,
     "scifact": scifact,
     "squad": squad,

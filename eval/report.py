@@ -26,6 +26,7 @@ def markdown(report: dict[str, Any]) -> str:
         )
         lines += _retrieval_table(result)
         lines += _answer_table(result)
+        lines += _overview_table(result)
         if "near_duplicates" in result:
             d = result["near_duplicates"]
             lines.append("| originals | edited copies | reported as copies | precision | recall | stored |")
@@ -44,6 +45,18 @@ def markdown(report: dict[str, Any]) -> str:
                     lines.append(f"| {system} | {split} | {_fmt(s['exact_match'])} | {_fmt(s['f1'])} |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _overview_table(result: dict[str, Any]) -> list[str]:
+    entry = result["modes"].get("overviews", {})
+    out = []
+    for split in ("digest", "timeline"):
+        values = entry.get(f"overview[{split}]")
+        if values:
+            keys = [k for k in values if k != "n"]
+            out += [f"| {split} (n={values['n']}) | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|",
+                    "| | " + " | ".join(_fmt(values[k]) for k in keys) + " |", ""]
+    return out
 
 
 def _retrieval_table(result: dict[str, Any]) -> list[str]:

@@ -11,6 +11,7 @@ from rag import Settings
 from . import metrics as m
 from .datasets import Dataset, _jsonl
 from .dedup import evaluate_near_duplicates
+from .overview import evaluate_overviews
 from .runner import (
     MODES,
     RECALL_KS,
@@ -44,6 +45,8 @@ ANSWER_KEYS = ["contains_gold", "exact_match", "f1", "cites_gold", "any_citation
 def evaluate(dataset: Dataset, settings: Settings, config: RunConfig, progress: Progress) -> dict[str, Any]:
     if dataset.kind == "dedup":
         return evaluate_near_duplicates(dataset, settings, config)
+    if dataset.kind == "overview":
+        return evaluate_overviews(dataset, settings, config, progress)
     dataset = subset(dataset, config.limit)
     rag, index_s = open_index(dataset, settings, config)
     stats = rag.stats()

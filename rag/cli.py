@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval", choices=RETRIEVAL_MODES, help="retrieval mode (env RAG_RETRIEVAL)")
     p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
     p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
+    p.add_argument("--today", help='the date "last week" and "yesterday" count back from (default: the newest article\'s)')
 
     p = sub.add_parser("remove", parents=[common], help="remove articles by doc id (see `stats`)")
     p.add_argument("doc_ids", nargs="+")
@@ -110,7 +111,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .render import answer_to_text
 
     answer = open_rag(settings).ask(
-        args.question, top_k=args.top_k, retrieval=args.retrieval, since=args.since, until=args.until
+        args.question, top_k=args.top_k, retrieval=args.retrieval, since=args.since, until=args.until, today=args.today
     )
     print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else answer_to_text(answer))
     return 0

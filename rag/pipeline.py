@@ -12,8 +12,9 @@ import logging
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .answer.base import Answerer, AnswerRequest, Draft
+from .answer.base import Answerer, AnswerRequest, Draft, pieces
 from .answer.factory import make_answerer
+from .answer.overview import TIMELINE_SEARCH, digest, overview_of, suggestions, timeline, timeline_candidates
 from .answer.reader import ReaderModel
 from .embed import Embedder
 from .errors import BadQuestion, IndexNotFound, RagError
@@ -21,6 +22,7 @@ from .generate import Generator
 from .index.library import Library, Progress
 from .index.store import IndexData
 from .retrieve import preferred, resolve_dates, retrieve, without_phrase
+from .retrieve.dates import Dates, check_date, date_phrase, question_dates
 from .schema import Answer, Article, Hit, IndexReport, IndexStats, Turn
 from .settings import Retrieval, Settings
 
@@ -139,6 +141,12 @@ class QA:
         question, notice = check_question(question, options.max_question_chars)
         turns = as_turns(history)
         data: IndexData = self.library.data()  # once: the hits' rows and sentence vectors are of one generation
+        overview = self._overview(question, data, options, since, until, today)
+        if overview is not None:
+            draft, hits, dates = overview
+            yield from pieces(draft.text)
+            yield _answer(question, draft, hits, question, dates, notice)
+            return
         dates, dated = resolve_dates(question, data, since, until, options, today)
         topic = without_phrase(question, dates.phrase)  # "in 2021" became the filter; the words would only blur
         queries, note = self.answerer.queries(topic, turns)
@@ -147,25 +155,28 @@ class QA:
         request = AnswerRequest(topic, tuple(queries), vectors, preferred(hits, dates), data.sentences, turns)
         for event in self.answerer.answer(request):
             if isinstance(event, Draft):
-                yield Answer(
-                    question=question,
-                    text=event.text,
-                    citations=event.citations,
-                    refused=event.refused,
-                    hits=hits,
-                    query=next((q for q in queries if q != topic), question),
-                    confidence=event.confidence,
-                    coverage=event.coverage,
-                    backend=event.backend,
-                    unsupported=event.unsupported,
-                    notice=" ".join(x for x in (notice, dated, note, event.notice) if x),
-                    since=dates.since,
-                    until=dates.until,
-                    short=event.short,
-                    reader_score=event.reader_score,
-                )
+                query = next((q for q in queries if q != topic), question)
+                yield _answer(question, event, hits, query, dates, " ".join(x for x in (notice, dated, note) if x))
             else:
                 yield event
+
+    def _overview(
+        self, question: str, data: IndexData, options: Settings, since: object, until: object, today: object
+    ) -> tuple[Draft, tuple[Hit, ...], Dates] | None:
+        """A digest ("what happened last week?") or a timeline ("the latest on X"), or None for a question."""
+        newest = check_date("today", today) or data.newest_date
+        given = Dates(check_date("since", since), check_date("until", until))
+        read = question_dates(question, newest) if newest else Dates()
+        kind = overview_of(without_phrase(question, read.phrase or date_phrase(question)))
+        if kind is None:
+            return None
+        if kind.kind == "digest":
+            dates = given if given.bounded else read
+            return digest(data, dates, newest), (), dates
+        vectors = self.library.embedder.embed_texts([kind.topic])
+        hits = retrieve(data, vectors, [kind.topic], options.replace(top_k=TIMELINE_SEARCH), given)
+        found = timeline_candidates(kind.topic, vectors, hits, self.library.embedder, options, data.sentences)
+        return timeline(found), hits, given
 
 
 class RAG:
@@ -217,6 +228,28 @@ class RAG:
 
 
 _OPEN: dict[Settings, RAG] = {}
+
+
+def _answer(question: str, draft: Draft, hits: tuple[Hit, ...], query: str, dates: Dates, notice: str) -> Answer:
+    """The `Answer` of a draft, with suggestions of what to ask next when it answered."""
+    return Answer(
+        question=question,
+        text=draft.text,
+        citations=draft.citations,
+        refused=draft.refused,
+        hits=hits,
+        query=query,
+        confidence=draft.confidence,
+        coverage=draft.coverage,
+        backend=draft.backend,
+        unsupported=draft.unsupported,
+        notice=" ".join(x for x in (notice, draft.notice) if x),
+        since=dates.since,
+        until=dates.until,
+        short=draft.short,
+        reader_score=draft.reader_score,
+        suggestions=() if draft.refused else suggestions(question, draft.citations),
+    )
 
 
 def open_rag(settings: Settings | None = None) -> RAG:

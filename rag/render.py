@@ -30,7 +30,8 @@ def citation_label(c: Citation) -> str:
     '[1] Talks end — 2024-02-23 — a.txt (characters 0–9)'
     """
     where = c.url or c.source
-    dated = f" — {c.date}" if c.date else ""
+    meta = ", ".join(x for x in (outlet_name(c.publisher, c.url), c.date) if x)
+    dated = f" — {meta}" if meta else ""
     also = f" (also: {', '.join(c.copies)})" if c.copies else ""
     return f"[{c.number}] {c.title}{dated} — {where}{also} (characters {c.start}–{c.end})"
 
@@ -43,12 +44,14 @@ def answer_to_text(answer: Answer, passage_chars: int = 400) -> str:
     lines.append(answer.text)
     for claim in answer.unsupported:
         lines.append(f"  ⚠ not supported by the cited passages: {claim}")
+    if answer.suggestions:
+        lines.append("Ask next: " + " · ".join(answer.suggestions))
     if answer.citations:
         lines.append("")
         lines.append("Sources:")
         for c in answer.citations:
             lines.append(citation_label(c))
-            lines.append(f"    {excerpt(c.text, passage_chars)}")
+            lines.append(f"    “{excerpt(c.quote, passage_chars)}”")
     return "\n".join(lines)
 
 

@@ -108,6 +108,19 @@ class Citation(_Record):
     copies: tuple[str, ...] = ()  # other sources carrying the same story (syndicated copies, stored once)
     publisher: str = ""  # the outlet: the record's or feed's publisher, an outlet line of the page, else ""
 
+    @property
+    def quote(self) -> str:
+        """The cited sentences (the highlighted spans of the passage), joined; the passage when none is marked.
+
+        >>> Citation(1, "d", "t", "a", "Talks ended. Seoul left.", 10, 34, 0.1, highlights=((23, 34),)).quote
+        'Seoul left.'
+        """
+        parts = [self.text[max(a - self.start, 0) : max(b - self.start, 0)].strip() for a, b in self.highlights]
+        return " … ".join(p for p in parts if p) or self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "quote": self.quote}  # `ask --json` and `/ask` carry the cited sentences
+
     @classmethod
     def from_hit(cls, number: int, hit: "Hit", highlights: tuple[tuple[int, int], ...] = ()) -> "Citation":
         c = hit.chunk
@@ -139,13 +152,17 @@ class Answer(_Record):
     query: str = ""  # the standalone search query actually used (differs for follow-ups)
     confidence: float = 0.0  # cosine similarity of the best supporting sentence to the question
     coverage: float = 1.0  # share of the question's content words the retrieved passages contain
-    backend: str = "extractive"  # what wrote `text`: "extractive" or "llm"
+    backend: str = "extractive"  # what wrote `text`: "extractive", "reader", "llm", "digest" or "timeline"
     unsupported: tuple[str, ...] = ()  # generated sentences their cited passage does not support
     notice: str = ""  # e.g. "question was shortened"
     since: str = ""  # the publication dates searched (ISO, inclusive; empty: open), given or read from the question
     until: str = ""
     short: ShortAnswer | None = None  # the reader's short answer (None: no reader, or nothing it found snapped)
     reader_score: float | None = None  # the reader's probability that the sentences answer (None: not asked)
+    suggestions: tuple[str, ...] = ()  # questions to ask next, about what the cited sentences name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "citations": [c.to_dict() for c in self.citations]}
 
 
 @dataclass(frozen=True)

@@ -170,9 +170,17 @@ def test_browser_asks_the_crux_question(server, tmp_path):
         panels = [page.eval_on_selector(p, "e => e.getBoundingClientRect().height") for p in ("#article", "#sources")]
         height = page.evaluate("document.documentElement.scrollHeight")
         assert max(panels) <= 600 and height < 1600, (panels, height)  # before: 3,700 px
+        # "Ask next" offers questions about what the answer cites; one click asks it
+        page.wait_for_selector("#ask-next button", timeout=30_000)
+        offered = page.inner_text("#ask-next")
+        assert "What's the latest on" in offered
+        page.click("#ask-next button >> nth=0")
+        page.wait_for_function("document.querySelector('#chat').innerText.includes('newest first')", timeout=60_000)
+        assert page.inner_text("#chat").count("What's the latest on") >= 1
         # clearing the chat clears the sources and the opened article too
         page.click("#chat button[aria-label='Clear']")
         page.wait_for_function("!document.querySelector('#sources').innerText.includes('lack of trust')", timeout=30_000)
+        page.wait_for_selector("#ask-next", state="hidden", timeout=30_000)
         assert "lack of trust" not in page.inner_text("#article")
         page.screenshot(path=str(tmp_path / "crux.png"), full_page=True)
         print(f"\nbrowser: first visible text {first_text * 1000:.0f} ms, full answer {full * 1000:.0f} ms")

@@ -49,7 +49,7 @@ def test_a_year_in_the_question_picks_that_years_article(dated, year):
 def test_since_and_until_filter_in_python_and_show_on_citations(dated):
     answer = dated.ask("What did the trade minister say about steel tariffs?", since="2022-01-01", until="2023-12-31")
     assert _years(answer) == ["2023"] and all(h.chunk.date == "2023-06-05" for h in answer.hits)
-    assert "Seoul and Tokyo agree steel tariff cut — 2023-06-05 — https://news.example/2023/steel" in answer_to_text(answer)
+    assert "Seoul and Tokyo agree steel tariff cut — news.example, 2023-06-05 — https://news.example/2023/steel" in answer_to_text(answer)
     unfiltered = dated.ask("What did the trade minister say about steel tariffs?")
     assert {h.chunk.date[:4] for h in unfiltered.hits} == {"2021", "2023", "2024"}
     with pytest.raises(RagError, match="since='last Tuesday' is not a date; use YYYY-MM-DD"):

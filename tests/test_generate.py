@@ -152,7 +152,7 @@ def test_pieces_arrive_as_the_model_writes_them(bundled_index):
     started = time.monotonic()
     shown = [(time.monotonic() - started, u[0][-1]["content"]) for u in chat.respond("What did China say was the crux?", [], 5, "hybrid", {})]
     first_words = next(t for t, text in shown if text.startswith("Beijing"))
-    assert first_words < shown[-1][0] - 1.2 and "[1]" in shown[-1][1]
+    assert first_words < shown[-1][0] - 1.2 and "(#src-1)" in shown[-1][1]
 
 
 def test_the_local_model_streams_from_its_worker_thread(monkeypatch, tmp_path):

@@ -276,5 +276,5 @@ def test_the_chat_shows_the_short_answer_in_bold_over_its_sentence(bundled_index
     chat.rag = rag
     *_, (history, sources, _, state, _) = list(chat.respond(LIU, [], 5, "hybrid", {}))
     bubble = history[-1]["content"]
-    assert bubble.startswith("**Jung Pak**\n\n") and bubble.endswith("[1]") and "<img" not in bubble
+    assert bubble.startswith("**Jung Pak**\n\n") and bubble.endswith(r"[\[1\]](#src-1)") and "<img" not in bubble
     assert "<b>Jung Pak</b>" in sources and len(state["citations"]) == 1

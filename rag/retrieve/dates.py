@@ -72,6 +72,19 @@ def question_dates(question: str, newest: str) -> Dates:
     return Dates(latest=latest)
 
 
+def date_phrase(question: str) -> str:
+    """The words of a question that name a time, whether or not any article is dated ("" when none).
+
+    >>> date_phrase("What happened last week?"), date_phrase("What did Seoul say in March 2021?")
+    ('last week', 'in March 2021')
+    """
+    for pattern in (_MONTH_YEAR, _YEAR, _RELATIVE):
+        found = pattern.search(question)
+        if found:
+            return found.group(0)
+    return ""
+
+
 def relative_range(phrase: str, newest: dt.date) -> tuple[dt.date, dt.date]:
     """The dates a relative phrase covers, counted back from `newest`.
 

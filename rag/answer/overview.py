@@ -1,0 +1,217 @@
+"""News overviews, extractive and dated: a digest of a period's stories ("what happened last week?") and a
+timeline of one topic ("what's the latest on Title 42?"). One cited line per story, newest first.
+
+- `overview_of` reads which one a question asks for (or neither: an ordinary question).
+- `digest`: the articles published in the period (the question's "last week", the date boxes, else the
+  week up to the newest article), near-copies of one story under one line, the stories most covered first
+  when there are more than `DIGEST_STORIES`; each line is the article's date, headline and lead sentence.
+- `timeline`: the articles retrieval finds for the topic, each kept only when its best sentence passes the
+  extractive answer's gates (so an unrelated article found by one shared word is left out), then each
+  article's best sentence with its date, newest first.
+- `suggestions`: two or three questions to ask next, about the names the cited sentences mention.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..chunk import chunk_sentences
+from ..embed import Embedder
+from ..index.sentences import SentenceVectors
+from ..index.store import IndexData
+from ..retrieve.dates import Dates, relative_range
+from ..schema import Article, Chunk, Citation, Hit
+from ..settings import Settings
+from ..text import content_terms
+from .base import REFUSAL, Draft
+from .extractive import extract_answer
+
+DIGEST_STORIES = 8  # lines in a digest: a screen, not the whole archive
+TIMELINE_ARTICLES = 6
+TIMELINE_SEARCH = 20  # passages searched for a timeline's topic
+SAME_STORY_JACCARD = 0.5  # headlines sharing half their words tell one story (a wire story's rewrites)
+DIGEST_DAYS = 7  # a digest with no period: the week up to the newest article
+
+_SAYS = r"(?:what(?:'s|s|’s| is| are| has| have)?\s+)?(?:(?:has|have|is|are)\s+)?"
+_DIGEST = re.compile(
+    _SAYS + r"(?:any\s+)?(?:the\s+)?(?:(?:latest|top|main|big|biggest|recent|new)\s+)?"
+    r"(?:news|headlines|stories|happened|happening|going on|new|latest|in the news)"
+    r"(?:\s+(?:stories|headlines|today|recently|lately|in the news))?",
+    re.I,
+)
+_TIMELINE = re.compile(
+    _SAYS + r"(?:the\s+)?(?:(?:latest|newest|most recent|recent)\s+(?:news\s+|developments?\s+|updates?\s+|stories\s+)?"
+    r"|(?:news|updates?|developments?)\s+|new\s+|(?:a\s+)?timeline\s+)"
+    r"(?:on|about|in|with|regarding|concerning|for|of)\s+(?P<topic>.+)",
+    re.I,
+)
+_POSSESSIVE = re.compile(r"[’']s$")
+_DEMONYM = re.compile(r"(?:ese|ian|ish|ean|ican)s?$")  # "Chinese", "Korean American": words about a name, not one
+_NOT_NAMES = frozenset("the a an this that these those he she it they we i mr ms mrs dr".split())
+_ANY_NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+(?:of\s+)?[A-Z][\w’'-]+)*")
+
+
+@dataclass(frozen=True)
+class Overview:
+    kind: str  # "digest" (a period's stories) or "timeline" (one topic's articles by date)
+    topic: str = ""  # a timeline's subject
+
+
+def overview_of(question: str) -> Overview | None:
+    """Which overview a question asks for (its date phrase already taken out), or None.
+
+    >>> overview_of("What happened?"), overview_of("What is the latest news?")
+    (Overview(kind='digest', topic=''), Overview(kind='digest', topic=''))
+    >>> overview_of("What's the latest on Title 42?"), overview_of("latest news about the writers strike")
+    (Overview(kind='timeline', topic='Title 42'), Overview(kind='timeline', topic='the writers strike'))
+    >>> overview_of("What happened to the talks?") is None, overview_of("What did China say?") is None
+    (True, True)
+    """
+    text = " ".join(question.replace("’", "'").split()).strip(" ?.!")
+    if _DIGEST.fullmatch(text):
+        return Overview("digest")
+    found = _TIMELINE.fullmatch(text)
+    if found and content_terms([found.group("topic")])[0]:
+        return Overview("timeline", found.group("topic").strip())
+    return None
+
+
+def digest_period(dates: Dates, newest: str) -> tuple[str, str]:
+    """The (since, until) a digest covers: the dates read or given, else the week up to `newest`.
+
+    >>> digest_period(Dates(), "2024-02-23"), digest_period(Dates("2024-02-01", "2024-02-10"), "2024-02-23")
+    (('2024-02-16', '2024-02-23'), ('2024-02-01', '2024-02-10'))
+    """
+    if dates.bounded:
+        return dates.since, dates.until
+    if not newest:
+        return "", ""
+    since, until = relative_range("last week", dt.date.fromisoformat(newest))
+    return since.isoformat(), until.isoformat()
+
+
+def same_story_groups(articles: Sequence[Article]) -> list[list[Article]]:
+    """Articles grouped by story: headlines sharing `SAME_STORY_JACCARD` of their words (input order kept).
+
+    >>> a = [Article("1", "Title 42 ends at midnight", "x", "a"), Article("2", "Storm hits coast", "x", "b"),
+    ...      Article("3", "Title 42 ends tonight at midnight", "x", "c")]
+    >>> [[x.doc_id for x in g] for g in same_story_groups(a)]
+    [['1', '3'], ['2']]
+    """
+    terms = [set(t) for t in content_terms([a.title for a in articles])]
+    groups: list[tuple[set[str], list[Article]]] = []
+    for article, words in zip(articles, terms):
+        for seen, group in groups:
+            if words and seen and len(words & seen) / len(words | seen) >= SAME_STORY_JACCARD:
+                group.append(article)
+                break
+        else:
+            groups.append((words, [article]))
+    return [group for _, group in groups]
+
+
+def lead_sentence(chunk: Chunk) -> tuple[int, int]:
+    """The first sentence of an article's first passage (a summary bullet counts), as offsets in the chunk."""
+    spans = chunk_sentences(chunk)
+    return spans[0] if spans else (0, len(chunk.text))
+
+
+def digest(data: IndexData, dates: Dates, newest: str) -> Draft:
+    """The period's stories, newest first: date, headline and lead sentence, each cited."""
+    since, until = digest_period(dates, newest)
+    if not since and not until:
+        return Draft(REFUSAL, (), True, 0.0, "digest", notice="No article has a date, so there is no news by period.")
+    inside = [a for a in data.articles if a.date and (not since or a.date >= since) and (not until or a.date <= until)]
+    span = (since if since == until else f"{since} to {until}") if since and until else f"from {since}" if since else f"until {until}"
+    if not inside:
+        newest_article = max(a.date for a in data.articles if a.date)
+        return Draft(REFUSAL, (), True, 0.0, "digest",
+                     notice=f"No article is dated {span}; the newest is dated {newest_article}.")
+    first = {c.doc_id: (row, c) for row, c in reversed(list(enumerate(data.chunks))) if c.position == 0}
+    groups = [g for g in same_story_groups(sorted(inside, key=lambda a: a.date, reverse=True)) if g[0].doc_id in first]
+    main = sorted(groups, key=lambda g: (len(g), g[0].date), reverse=True)[:DIGEST_STORIES]  # most covered
+    main.sort(key=lambda g: g[0].date, reverse=True)
+    lines, citations = [], []
+    for n, group in enumerate(main, start=1):
+        row, chunk = first[group[0].doc_id]
+        a, b = lead_sentence(chunk)
+        citation = Citation.from_hit(n, Hit(chunk, 1.0, row=row), ((chunk.start + a, chunk.start + b),))
+        also = f" (also: {len(group) - 1} more on this story)" if len(group) > 1 else ""
+        lead = chunk.text[a:b].lstrip("• ").strip()
+        lines.append(f"- {group[0].date}: {group[0].title} — {lead} [{n}]{also}")
+        citations.append(citation)
+    more = len(groups) - len(main)
+    notice = f"The main stories dated {span}" + (f" ({more} more not shown)." if more > 0 else ".")
+    return Draft("\n".join(lines), tuple(citations), False, 1.0, "digest", notice=notice)
+
+
+def timeline_candidates(
+    topic: str, vectors: np.ndarray, hits: Sequence[Hit], embedder: Embedder, settings: Settings,
+    stored: SentenceVectors | None,
+) -> list[tuple[Hit, tuple[int, int], bool]]:
+    """Per article found (best first): the hit and article span of its best sentence for the topic, and
+    whether that sentence passes the extractive answer's gates."""
+    by_article: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by_article.setdefault(hit.chunk.doc_id, []).append(hit)
+    found = []
+    for article_hits in by_article.values():
+        read = extract_answer(topic, [topic], vectors, article_hits, embedder, settings, stored)
+        if read.ranked:
+            best = read.ranked[0]
+            found.append((article_hits[best.hit_index], (best.start, best.end), not read.refused))
+    return found
+
+
+def timeline(found: Sequence[tuple[Hit, tuple[int, int], bool]]) -> Draft:
+    """A topic's articles by date, newest first: for each article (its hit, its best sentence's span in the
+    article, whether that sentence passed the answer's gates), the best sentence, cited. Articles whose
+    sentence failed the gates are left out; none left is a refusal."""
+    kept = [(h, span) for h, span, ok in found if ok]
+    if not kept:
+        return Draft(REFUSAL, (), True, 0.0, "timeline")
+    kept.sort(key=lambda x: x[0].chunk.date or "0000", reverse=True)  # undated last
+    lines, citations = [], []
+    for n, (hit, (a, b)) in enumerate(kept[:TIMELINE_ARTICLES], start=1):
+        chunk = hit.chunk
+        text = chunk.text[a - chunk.start : b - chunk.start].lstrip("• ").strip()
+        lines.append(f"- {chunk.date or 'undated'}: {text} [{n}]")
+        citations.append(Citation.from_hit(n, hit, ((a, b),)))
+    return Draft("\n".join(lines), tuple(citations), False, 1.0, "timeline",
+                 notice="The articles on this, newest first.")
+
+
+def suggestions(question: str, citations: Sequence[Citation], limit: int = 3) -> tuple[str, ...]:
+    """Questions to ask next: the latest on the names (two or more capitalised words) the cited sentences
+    mention most, leaving out names the question already holds.
+
+    >>> c = Citation(1, "d", "t", "a", "Liu Xiaoming met Jung Pak. Then Jung Pak left.", 0, 46, 0.1, highlights=((0, 46),))
+    >>> suggestions("What did Liu Xiaoming say?", [c])
+    ("What's the latest on Jung Pak?",)
+    >>> c = Citation(1, "d", "t", "a", "However, Beijing said North Korea’s talks failed.", 0, 49, 0.1)
+    >>> suggestions("What did China say?", [c])
+    ("What's the latest on North Korea?", "What's the latest on Beijing?")
+    """
+    asked = question.lower()
+    counts: Counter[str] = Counter()
+    for c in citations:
+        for a, b in c.highlights or ((c.start, c.end),):
+            text = c.text[max(a - c.start, 0) : max(b - c.start, 0)].lstrip("• ")
+            for m in _ANY_NAME.finditer(text):
+                name = _POSSESSIVE.sub("", m.group())
+                if m.start() > 0 and text[: m.start()].rstrip()[-1:] not in ".?!:“\"" and len(name) > 2:
+                    counts[name] += 1  # not a sentence's first word, which is capitalised anyway
+    ranked = sorted(counts, key=lambda n: (" " in n, counts[n]), reverse=True)  # full names first
+    names = [n for n in ranked if n.lower() not in asked and n.split()[0].lower() not in _NOT_NAMES
+             and not _DEMONYM.search(n)]
+    picked: list[str] = []
+    for name in names:
+        if not any(name in p or p in name for p in picked):
+            picked.append(name)
+    return tuple(f"What's the latest on {name}?" for name in picked[:limit])
