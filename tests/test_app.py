@@ -100,6 +100,21 @@ def test_api_returns_the_structured_answer(server):
     assert dated["since"] == "2024-01-01" and {c["date"] for c in dated["citations"]} <= {"2024-02-23"}
 
 
+def test_readme_api_example_runs_against_the_app(server):
+    """The README's `/ask` client example, as written, against the running app (only the address differs)."""
+    import contextlib
+    import io
+
+    from .test_readme import python_blocks
+
+    url, _ = server
+    (code,) = python_blocks(client=True)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(code.replace("http://127.0.0.1:7860/", url), {})  # noqa: S102 - the README's own example
+    assert "Liu Xiaoming" in printed.getvalue() and printed.getvalue().strip().endswith(" 2")  # the quote, 2 articles
+
+
 def test_start_up_log_is_quiet_and_the_header_follows_the_index(server, embedder, tmp_path):
     from gradio_client import Client
 
