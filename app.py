@@ -8,11 +8,15 @@ to require a login, which you should do before binding to another address.
 from __future__ import annotations
 
 import argparse
+import filecmp
+import hmac
 import datetime as dt
 import logging
 import os
 import re
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -163,17 +167,19 @@ class ChatApp:
         """Index the uploaded files; returns (report, header, file list), the list emptied once indexed."""
         if not files:
             return "Choose one or more files first.", self.stats_line(), gr.update()
-        saved, rejected = [], []
+        saved, rejected, renamed = [], [], []
         UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
         for temp in files:
             name = safe_name(Path(temp).name)
             if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
                 rejected.append(f"{Path(temp).name}: only {', '.join(SUPPORTED_SUFFIXES)} files are accepted")
                 continue
-            target = UPLOAD_DIR / name
+            target = unique_target(UPLOAD_DIR, name, Path(temp))
+            if target.name != name:
+                renamed.append(f"- {Path(temp).name} stored as {target.name} (another upload has that name)")
             shutil.copyfile(temp, target)
             saved.append(target)
-        lines = [f"- skipped {r}" for r in rejected]
+        lines = [f"- skipped {r}" for r in rejected] + renamed
         if saved:
             def report(stage: str, done: int, total: int) -> None:
                 progress(done / max(total, 1), desc=f"{stage} {done}/{total}")
@@ -210,6 +216,17 @@ def box_date(label: str, value: str | None) -> str | None:
 def scrolling(html: str) -> str:
     """HTML in a panel of bounded height that scrolls."""
     return f'<div class="panel-scroll">{html}</div>'
+
+
+def unique_target(folder: Path, name: str, upload: Path) -> Path:
+    """Where an upload is stored: `name`, unless another file holds that name ("a b.txt" and "a_b.txt" both
+    sanitise to "a_b.txt"), then "a_b-2.txt", "a_b-3.txt", …; the same bytes again reuse their file."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for n in range(1, 10_000):
+        target = folder / (name if n == 1 else f"{stem}-{n}{suffix}")
+        if not target.exists() or filecmp.cmp(target, upload, shallow=False):
+            return target
+    raise RagError(f"too many uploads named {name}; rename the file")
 
 
 def safe_name(name: str) -> str:
@@ -276,7 +293,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     quiet_libraries()
     password = os.environ.get("RAG_APP_PASSWORD")
-    auth = (os.environ.get("RAG_APP_USER", "rag"), password) if password else None
+    auth = slow_login(os.environ.get("RAG_APP_USER", "rag"), password) if password else None
     if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         log.warning("binding to %s without a password: set RAG_APP_PASSWORD to require a login", args.host)
     try:
@@ -286,6 +303,7 @@ def main() -> None:
     ui = calm_queue(build_ui(chat).queue(default_concurrency_limit=4))
     ui.launch(
         server_name=args.host, server_port=args.port, share=False, auth=auth, max_file_size=MAX_UPLOAD, css=CSS, head=HEAD,
+        auth_message=LOGIN_MESSAGE if auth else None,
         footer_links=["api"], quiet=True, prevent_thread_lock=True,
     )
     log.info("News Q&A is running on %s (Ctrl+C to stop)", ui.local_url)
@@ -293,6 +311,27 @@ def main() -> None:
         ui.block_thread()
     except KeyboardInterrupt:
         pass
+
+
+LOGIN_DELAY_S = 1.0  # per wrong password, one at a time: 30 guesses take 30 s, not 1.3 s
+LOGIN_MESSAGE = "News Q&A. A wrong password waits 1 second before the next try."
+_login_lock = threading.Lock()
+
+
+def slow_login(user: str, password: str):  # type: ignore[no-untyped-def]
+    """Gradio's login check: constant-time comparison, and every wrong try holds all others for
+    `LOGIN_DELAY_S`, so guessing is slow whatever the number of parallel requests."""
+
+    def check(given_user: str, given_password: str) -> bool:
+        ok = hmac.compare_digest(given_user.encode(), user.encode()) & hmac.compare_digest(
+            given_password.encode(), password.encode()
+        )
+        if not ok:
+            with _login_lock:
+                time.sleep(LOGIN_DELAY_S)
+        return ok
+
+    return check
 
 
 def calm_queue(ui: gr.Blocks) -> gr.Blocks:
@@ -307,7 +346,7 @@ def calm_queue(ui: gr.Blocks) -> gr.Blocks:
 def quiet_libraries() -> None:
     """Keep start-up and request logs to what a user needs: no per-request HTTP lines, no FAISS notes
     about optional CPU builds it did not find."""
-    for name in ("httpx", "httpcore", "faiss.loader", "urllib3", "gradio_client"):
+    for name in ("httpx", "httpcore", "faiss.loader", "urllib3", "gradio_client", "trafilatura", "htmldate", "courlan"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from rag import RagError, Settings, reader_installed
+from rag import ProgressBars, RagError, Settings, reader_installed
 
 from .datasets import LOADERS, ROOT, DatasetMissing
 from .report import write
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     readers = tuple(r for r in (args.reader or (["auto"] if reader_installed(settings) else [])) if r != "none")
     config = RunConfig(limit=args.limit, answer_limit=args.answer_limit, cache_dir=args.cache_dir, llm=args.llm,
-                       readers=readers)
+                       readers=readers, index_progress=ProgressBars())
     report = {
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),

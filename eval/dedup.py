@@ -62,7 +62,7 @@ def with_copies(dataset: Dataset, limit: int | None, seed: int = 0) -> tuple[lis
 
 
 def evaluate_near_duplicates(dataset: Dataset, settings: Settings, config: RunConfig) -> dict[str, Any]:
-    records, truth = with_copies(dataset, config.limit and 5 * config.limit)
+    records, truth = with_copies(dataset, config.limit)  # --limit N: N originals and their N copies
     blob = "\n".join(json.dumps(r, ensure_ascii=False, sort_keys=True) for r in records)
     digest = hashlib.sha1(blob.encode()).hexdigest()[:10]
     config.cache_dir.mkdir(parents=True, exist_ok=True)

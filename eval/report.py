@@ -44,6 +44,9 @@ def markdown(report: dict[str, Any]) -> str:
                 for split, s in splits.items():
                     lines.append(f"| {system} | {split} | {_fmt(s['exact_match'])} | {_fmt(s['f1'])} |")
         lines.append("")
+    targets = target_lines(report)
+    if targets:
+        lines += ["## Targets", "", *targets, ""]
     return "\n".join(lines) + "\n"
 
 
@@ -104,17 +107,17 @@ def chart(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    results = {n: r for n, r in report["datasets"].items() if "modes" in r}
+    results = {n: r for n, r in report["datasets"].items() if _recall_curves(r)}  # datasets with curves only
     if not results:
         return
-    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.6), squeeze=False)
-    for ax, (name, result) in zip(axes[0], results.items()):
-        for mode in MODES:
-            entry = result["modes"].get(mode, {})
-            section = next((v for k, v in entry.items() if k.startswith("retrieval[")), {})
-            prefix = "recall@" if "recall@1" in section else "answer_recall@"
-            ks = [k for k in RECALL_KS if f"{prefix}{k}" in section]
-            ax.plot(ks, [section[f"{prefix}{k}"] for k in ks], marker="o", label=mode)
+    cols = min(3, len(results))
+    rows = -(-len(results) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(results):]:
+        ax.remove()  # no empty panels
+    for ax, (name, result) in zip(axes.flat, results.items()):
+        for mode, (prefix, ks, values) in _recall_curves(result).items():
+            ax.plot(ks, values, marker="o", label=mode)
         ax.set_xscale("log")
         ax.set_title(f"{name} ({'recall' if prefix == 'recall@' else 'answer recall'}@k)")
         ax.set_xlabel("k")
@@ -124,6 +127,46 @@ def chart(report: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _recall_curves(result: dict[str, Any]) -> dict[str, tuple[str, list[int], list[float]]]:
+    """Per retrieval mode: which recall (of gold documents, else of the answer), its ks and its values."""
+    curves = {}
+    for mode in MODES:
+        entry = result.get("modes", {}).get(mode, {})
+        section = next((v for k, v in entry.items() if k.startswith("retrieval[")), {})
+        prefix = "recall@" if "recall@1" in section else "answer_recall@"
+        ks = [k for k in RECALL_KS if f"{prefix}{k}" in section]
+        if ks:
+            curves[mode] = (prefix, ks, [section[f"{prefix}{k}"] for k in ks])
+    return curves
+
+
+# The targets the issues set, each checked on the run that users get by default (a reader run: any reader).
+TARGETS = [
+    ("squad", "+ reader", "answers[all]", "f1", ">=", 0.6, "SQuAD F1 of the short answer >= 0.6 (#25)"),
+    ("heldout-refusal", "+ reader", "refusal[off-topic]", "recall", ">=", 1.0, "off-topic refusal recall 1.0 (#25)"),
+    ("heldout-refusal", "+ reader", "refusal[on-topic]", "recall", ">=", 0.6, "on-topic-absent refusal recall >= 0.6 (#25)"),
+    ("heldout-refusal", "+ reader", "refusal[on-topic]", "precision", ">=", 0.9, "on-topic-absent refusal precision >= 0.9 (#25)"),
+    ("realtimeqa", "+ reader", "answers[test]", "exact_match", ">=", 0.32, "RealTimeQA test EM >= GPT-3 + search's 0.32 (#25)"),
+    ("overviews", "overviews", "overview[digest]", "answered", ">=", 1.0, "every week's digest answers (#21)"),
+    ("overviews", "overviews", "overview[digest]", "distinct_stories", ">=", 0.9, "digest lines about distinct stories >= 0.9 (#21)"),
+    ("overviews", "overviews", "overview[timeline]", "on_topic", ">=", 0.9, "timeline lines naming their topic >= 0.9 (#21)"),
+]
+
+
+def target_lines(report: dict[str, Any]) -> list[str]:
+    """One line per target whose dataset ran: met or not met, with the measured value."""
+    out = []
+    for dataset, run, section, key, op, goal, label in TARGETS:
+        modes = report["datasets"].get(dataset, {}).get("modes", {})
+        values = [entry[section][key] for name, entry in modes.items() if run in name and key in entry.get(section, {})]
+        if not values:
+            continue
+        value = values[0]
+        met = value >= goal if op == ">=" else value <= goal
+        out.append(f"- {'met' if met else 'NOT met'}: {label} — measured {_fmt(float(value))}")
+    return out
 
 
 def write(report: dict[str, Any], out: Path) -> list[Path]:

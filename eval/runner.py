@@ -26,6 +26,7 @@ class RunConfig:
     cache_dir: Path = Path("~/.cache/news-qa-eval").expanduser()
     llm: bool = False  # also answer with the LLM backend (RAG_LLM_BASE_URL, RAG_LLM_MODEL)
     readers: tuple[str, ...] = ()  # also answer with the reader, once per model named ("auto": the default)
+    index_progress: Callable[[str, int, int], None] | None = None  # indexing's progress (bars on a terminal)
 
 
 def subset(dataset: Dataset, limit: int | None) -> Dataset:
@@ -64,11 +65,17 @@ def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple
     tag = hashlib.sha1(key.encode()).hexdigest()[:6]
     rag = RAG(settings.replace(index_dir=config.cache_dir / f"index-{dataset.name}-{digest}-{tag}"))
     started = time.perf_counter()
-    report = rag.index([source])
+    stamp = Path(rag.settings.index_dir) / "eval-source.txt"  # which corpus file this cached index was built from
+    built_from = f"{source.name} {source.stat().st_size}" if source.is_file() else ""
+    if built_from and rag.exists() and stamp.is_file() and stamp.read_text() == built_from:
+        return rag, time.perf_counter() - started  # the same corpus, already indexed: not read again
+    report = rag.index([source], progress=config.index_progress)
     if report.problems and not (report.added or report.unchanged or report.updated):
         raise RuntimeError(f"{dataset.name}: nothing indexed ({report.problems[0].reason})")
     if dataset.kind == "qa" and rag.stats().sentence_vectors == 0 and pools_spans(rag.embedder):
         rag.index([source], rebuild=True)  # cached before sentence vectors were stored; answers need them
+    if built_from:
+        stamp.write_text(built_from)
     return rag, time.perf_counter() - started
 
 

@@ -15,6 +15,7 @@ from .index.library import Library
 from .load import SUPPORTED_SUFFIXES
 from .pipeline import QA, RAG, as_turns, ask, make_answerer, open_rag
 from .render import (
+    ProgressBars,
     answer_to_html,
     answer_to_markdown,
     answer_to_text,
@@ -27,6 +28,7 @@ from .settings import RETRIEVAL_MODES, Settings
 from .text import strip_markers
 
 __all__ = [
+    "ProgressBars",
     "QA",
     "RAG",
     "RETRIEVAL_MODES",

@@ -10,6 +10,7 @@ import sys
 from typing import Sequence
 
 from .errors import RagError
+from .render import ProgressBars
 from .settings import EMBED_BACKENDS, RETRIEVAL_MODES, Settings
 
 
@@ -60,6 +61,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    for noisy in ("trafilatura", "htmldate", "courlan", "justext"):  # their notes on pages they cannot use
+        logging.getLogger(noisy).setLevel(logging.INFO if args.verbose else logging.ERROR)
     try:
         settings = Settings.from_env(
             index_dir=args.index_dir,
@@ -90,8 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from .pipeline import RAG
 
+    bars = ProgressBars()  # on a terminal; -v also logs each step
+
     def progress(stage: str, done: int, total: int) -> None:
         logging.getLogger(__name__).info("%s %d/%d", stage, done, total)
+        bars(stage, done, total)
 
     report = RAG(settings).index(args.paths, rebuild=args.rebuild, progress=progress, sync=args.sync)
     for problem in report.problems:

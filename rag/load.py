@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
 from .fetch import FetchProblem, feed_documents, is_url, markup_of_text, url_documents
 from .schema import Document, Loaded, Markup, Problem
@@ -152,13 +153,34 @@ def _display_path(path: Path) -> Path:
         return path
 
 
+def open_regular(path: Path) -> BinaryIO:
+    """The file opened for reading when it is a regular file; a FIFO, device (a link to /dev/zero) or socket
+    is refused. Opened without blocking, so a FIFO with no writer cannot hang the batch."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        f.close()
+        raise _Skip("not a regular file (a pipe, device or socket); only files are read")
+    return f
+
+
+def read_capped(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes, at most `max_bytes`: one over the limit, or growing past it while it is read,
+    is refused, never read to the end."""
+    with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
+            raise _Skip(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit; split it")
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise _Skip(f"file grew past the {max_bytes / 1e6:.0f} MB limit while it was read; split it")
+    return data
+
+
 def read_text(path: Path, max_bytes: int) -> str:
     """The file as UTF-8 text; raises `_Skip` saying why it cannot be used."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise _Skip(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit; split it")
-        data = path.read_bytes()
+        data = read_capped(path, max_bytes)
     except OSError as e:
         raise _Skip(f"cannot read file ({e.strerror or e})") from e
     if b"\x00" in data[:8192]:
@@ -175,7 +197,7 @@ def read_text(path: Path, max_bytes: int) -> str:
 def _read_jsonl_records(path: Path, source: str, max_bytes: int, problems: list[Problem]) -> list[tuple[str, Any]]:
     records: list[tuple[str, Any]] = []
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             head = f.read(8192)
             if b"\x00" in head:
                 raise _Skip("binary file, not text")

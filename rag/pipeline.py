@@ -8,6 +8,7 @@ and a `QA` over it. `ask()` answers from the default index.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -173,6 +174,8 @@ class QA:
         if kind.kind == "digest":
             dates = given if given.bounded else read
             return digest(data, dates, newest), (), dates
+        if today and not given.until:  # the latest as of `today`: nothing published after it
+            given = dataclasses.replace(given, until=newest)
         vectors = self.library.embedder.embed_texts([kind.topic])
         hits = retrieve(data, vectors, [kind.topic], options.replace(top_k=TIMELINE_SEARCH), given)
         found = timeline_candidates(kind.topic, vectors, hits, self.library.embedder, options, data.sentences)

@@ -1,4 +1,5 @@
-"""Answers as text for people: plain text for the terminal, Markdown and HTML for the web chat. Pure functions."""
+"""Answers as text for people: plain text for the terminal, Markdown and HTML for the web chat (pure
+functions), and `ProgressBars`, the terminal's view of a long indexing run."""
 
 from __future__ import annotations
 
@@ -202,3 +203,25 @@ def article_to_html(article: Article, spans: tuple[tuple[int, int], ...] = ()) -
     meta = " · ".join(html.escape(x) for x in (article.publisher, article.date, article.url or article.source) if x)
     body = "".join(out).replace("\n\n", "</p><p>")
     return f"<h3>{html.escape(article.title)}</h3><p><small>{meta}</small></p><p>{body}</p>"
+
+
+class ProgressBars:
+    """An indexing `progress(stage, done, total)` callback that draws one bar per stage on stderr when it is
+    a terminal, and nothing otherwise (a pipe, a log, CI). tqdm is imported on first use."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        import sys
+
+        from tqdm.auto import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="", leave=False, file=sys.stderr, disable=None)
+        bar.total = total  # type: ignore[attr-defined]
+        bar.n = done  # type: ignore[attr-defined]
+        bar.refresh()  # type: ignore[attr-defined]
+        if done >= total:
+            bar.close()  # type: ignore[attr-defined]

@@ -5,9 +5,9 @@ timeline of one topic ("what's the latest on Title 42?"). One cited line per sto
 - `digest`: the articles published in the period (the question's "last week", the date boxes, else the
   week up to the newest article), near-copies of one story under one line, the stories most covered first
   when there are more than `DIGEST_STORIES`; each line is the article's date, headline and lead sentence.
-- `timeline`: the articles retrieval finds for the topic, each kept only when its best sentence passes the
-  extractive answer's gates (so an unrelated article found by one shared word is left out), then each
-  article's best sentence with its date, newest first.
+- `timeline`: the articles retrieval finds for the topic, each kept only when one of its best sentences
+  names the topic (holds all its content words, so an article found by one shared word is left out), then
+  that sentence with its date, newest first.
 - `suggestions`: two or three questions to ask next, about the names the cited sentences mention.
 """
 
@@ -36,6 +36,9 @@ DIGEST_STORIES = 8  # lines in a digest: a screen, not the whole archive
 TIMELINE_ARTICLES = 6
 TIMELINE_SEARCH = 20  # passages searched for a timeline's topic
 SAME_STORY_JACCARD = 0.5  # headlines sharing half their words tell one story (a wire story's rewrites)
+# Lead sentences this close tell one story. Set on RealTimeQA's 4 first development weeks (lines about distinct
+# stories: 0.4 → 0.906, 0.5 → 0.938, 0.6 → 0.844, 0.7 → 0.719, headlines alone 0.656).
+SAME_STORY_COSINE = 0.5
 DIGEST_DAYS = 7  # a digest with no period: the week up to the newest article
 
 _SAYS = r"(?:what(?:'s|s|’s| is| are| has| have)?\s+)?(?:(?:has|have|is|are)\s+)?"
@@ -96,24 +99,41 @@ def digest_period(dates: Dates, newest: str) -> tuple[str, str]:
     return since.isoformat(), until.isoformat()
 
 
-def same_story_groups(articles: Sequence[Article]) -> list[list[Article]]:
-    """Articles grouped by story: headlines sharing `SAME_STORY_JACCARD` of their words (input order kept).
+def same_story_groups(articles: Sequence[Article], leads: np.ndarray | None = None) -> list[list[Article]]:
+    """Articles grouped by story (input order kept): headlines sharing `SAME_STORY_JACCARD` of their words,
+    or lead sentences whose vectors (`leads`, unit rows, one per article) have cosine `SAME_STORY_COSINE` or
+    more: outlets write one event's headline differently ("FAA outage updates" / "What is NOTAM?").
 
     >>> a = [Article("1", "Title 42 ends at midnight", "x", "a"), Article("2", "Storm hits coast", "x", "b"),
     ...      Article("3", "Title 42 ends tonight at midnight", "x", "c")]
     >>> [[x.doc_id for x in g] for g in same_story_groups(a)]
     [['1', '3'], ['2']]
+    >>> [[x.doc_id for x in g] for g in same_story_groups(a, np.array([[1.0, 0], [0.8, 0.6], [0, 1.0]]))]
+    [['1', '2', '3']]
     """
     terms = [set(t) for t in content_terms([a.title for a in articles])]
-    groups: list[tuple[set[str], list[Article]]] = []
-    for article, words in zip(articles, terms):
-        for seen, group in groups:
-            if words and seen and len(words & seen) / len(words | seen) >= SAME_STORY_JACCARD:
-                group.append(article)
+    groups: list[list[int]] = []
+    for i, words in enumerate(terms):
+        for group in groups:
+            if any(same_story(terms[j], words, None if leads is None else float(leads[j] @ leads[i])) for j in group):
+                group.append(i)
                 break
         else:
-            groups.append((words, [article]))
-    return [group for _, group in groups]
+            groups.append([i])
+    return [[articles[i] for i in group] for group in groups]
+
+
+def same_story(a: set[str], b: set[str], cosine: float | None) -> bool:
+    headline = bool(a and b) and len(a & b) / len(a | b) >= SAME_STORY_JACCARD
+    return headline or (cosine is not None and cosine >= SAME_STORY_COSINE)
+
+
+def lead_vectors(data: IndexData, rows: Sequence[int]) -> np.ndarray | None:
+    """The stored vector of each row's first sentence (unit length); None for an index without them."""
+    stored = data.sentences
+    if stored is None or not rows or any(not 0 <= r < stored.chunks or not len(stored.of(r)) for r in rows):
+        return None
+    return np.array([stored.of(r)[0] for r in rows], dtype=np.float32)
 
 
 def lead_sentence(chunk: Chunk) -> tuple[int, int]:
@@ -134,7 +154,8 @@ def digest(data: IndexData, dates: Dates, newest: str) -> Draft:
         return Draft(REFUSAL, (), True, 0.0, "digest",
                      notice=f"No article is dated {span}; the newest is dated {newest_article}.")
     first = {c.doc_id: (row, c) for row, c in reversed(list(enumerate(data.chunks))) if c.position == 0}
-    groups = [g for g in same_story_groups(sorted(inside, key=lambda a: a.date, reverse=True)) if g[0].doc_id in first]
+    inside = sorted((a for a in inside if a.doc_id in first), key=lambda a: a.date, reverse=True)
+    groups = same_story_groups(inside, lead_vectors(data, [first[a.doc_id][0] for a in inside]))
     main = sorted(groups, key=lambda g: (len(g), g[0].date), reverse=True)[:DIGEST_STORIES]  # most covered
     main.sort(key=lambda g: g[0].date, reverse=True)
     lines, citations = [], []
@@ -155,17 +176,20 @@ def timeline_candidates(
     topic: str, vectors: np.ndarray, hits: Sequence[Hit], embedder: Embedder, settings: Settings,
     stored: SentenceVectors | None,
 ) -> list[tuple[Hit, tuple[int, int], bool]]:
-    """Per article found (best first): the hit and article span of its best sentence for the topic, and
-    whether that sentence passes the extractive answer's gates."""
+    """Per article found (best first): the hit and article span of its best sentence that names the topic
+    (holds all its content words), and whether there is one. Naming is the test, not the answer's cosine
+    floor: a two-word topic ("Title 42") is far from most sentences that are about it."""
     by_article: dict[str, list[Hit]] = {}
     for hit in hits:
         by_article.setdefault(hit.chunk.doc_id, []).append(hit)
+    wanted = set(content_terms([topic])[0])
     found = []
     for article_hits in by_article.values():
         read = extract_answer(topic, [topic], vectors, article_hits, embedder, settings, stored)
-        if read.ranked:
-            best = read.ranked[0]
-            found.append((article_hits[best.hit_index], (best.start, best.end), not read.refused))
+        named = [s for s, terms in zip(read.ranked, content_terms([s.text for s in read.ranked])) if wanted <= set(terms)]
+        best = named[0] if named else read.ranked[0] if read.ranked else None
+        if best is not None:
+            found.append((article_hits[best.hit_index], (best.start, best.end), bool(named)))
     return found
 
 

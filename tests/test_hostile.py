@@ -1,0 +1,103 @@
+"""Hostile and careless input, generated here: files that are not files, names that collide, one enormous
+paragraph, addresses that are scripts. Each case once broke something (issue #24)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+
+from rag import RAG, Settings, answer_to_html
+from rag.load import load_paths
+
+from .conftest import ARTICLES
+from .test_cli import run
+
+STORY = "Envoy visits Seoul\n\nThe Chinese envoy visited Seoul on Monday for talks on the peninsula, officials said.\n"
+
+
+def test_a_fifo_and_a_link_to_a_device_are_named_and_skipped(tmp_path):
+    (tmp_path / "good.txt").write_text(STORY)
+    os.mkfifo(tmp_path / "news.txt")  # no writer: opening it normally blocks forever
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")  # reading it normally never ends
+    done: dict[str, object] = {}
+    worker = threading.Thread(target=lambda: done.setdefault("loaded", load_paths([tmp_path])), daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "loading blocked on a FIFO or a device"
+    loaded = done["loaded"]
+    assert [d.source.rsplit("/", 1)[-1] for d in loaded.documents] == ["good.txt"]  # type: ignore[attr-defined]
+    reasons = {p.source.rsplit("/", 1)[-1]: p.reason for p in loaded.problems}  # type: ignore[attr-defined]
+    assert set(reasons) == {"news.txt", "zero.txt"} and all("not a regular file" in r for r in reasons.values())
+
+
+def test_one_enormous_paragraph_is_split_in_pieces_pysbd_can_take(monkeypatch):
+    """pysbd is quadratic in its input: no call may see more than `PIECE_CHARS`, and no text is lost."""
+    from rag import chunk
+
+    seen: list[int] = []
+    real = chunk._segmenter()
+
+    class Counting:
+        def segment(self, text: str) -> list[str]:
+            seen.append(len(text))
+            return real.segment(text)
+
+    monkeypatch.setattr(chunk, "_segmenter", lambda: Counting())
+    text = "The committee met again on Tuesday to discuss the budget, officials said. " * 2700  # 200 KB, one paragraph
+    spans = chunk.sentence_spans(text)
+    assert max(seen) <= chunk.PIECE_CHARS and len(seen) >= len(text) // chunk.PIECE_CHARS
+    assert len(spans) == 2700 and "".join(text[a:b] + " " for a, b in spans) == text
+
+
+def test_uploads_with_colliding_names_never_overwrite_each_other(tmp_path, monkeypatch, embedder):
+    import app
+
+    monkeypatch.setattr(app, "UPLOAD_DIR", tmp_path / "uploads")
+    chat = app.ChatApp(Settings(index_dir=tmp_path / "index", corpus_dir=ARTICLES))
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    (one / "a b.txt").write_text(STORY)
+    (two / "a_b.txt").write_text("Storm hits coast\n\nA storm flooded coastal towns on Sunday, officials said.\n")
+    message, _, _ = chat.upload([str(one / "a b.txt"), str(two / "a_b.txt")], progress=lambda *a, **k: None)
+    assert message.startswith("2 added") and "a_b.txt stored as a_b-2.txt" in message
+    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["a_b-2.txt", "a_b.txt"]
+    again, _, _ = chat.upload([str(one / "a b.txt")], progress=lambda *a, **k: None)  # the same file again
+    assert again.startswith("0 added, 0 updated, 1 unchanged")
+    assert len(list((tmp_path / "uploads").iterdir())) == 2
+
+
+def test_script_addresses_never_become_links(tmp_path, embedder):
+    records = [
+        {"title": "Talks end", "url": " JaVaScRiPt:alert(document.cookie)", "text": "The talks in Seoul ended on Monday without a deal, officials said."},
+        {"title": "Talks resume", "url": "data:text/html,<script>alert(1)</script>", "text": "The talks in Tokyo resumed on Friday after a week, officials said."},
+    ]
+    (tmp_path / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    rag = RAG(Settings(index_dir=tmp_path / "index", answerer="extractive"), embedder=embedder)
+    rag.index([tmp_path / "feed.jsonl"])
+    answer = rag.ask("What happened to the talks in Seoul?")
+    assert answer.citations
+    page = answer_to_html(answer)
+    assert "href=" not in page.replace('href="#src-', "") and "<script" not in page
+
+
+@pytest.mark.parametrize("noise", ["discarding data"])
+def test_html_extraction_notes_stay_out_of_the_cli(tmp_path, noise):
+    (tmp_path / "empty.html").write_text("<html><body><nav>menu</nav></body></html>")
+    (tmp_path / "story.txt").write_text(STORY)
+    out = run("index", "--index-dir", str(tmp_path / "index"), str(tmp_path))
+    assert out.returncode == 0 and noise not in out.stderr and "empty.html" in out.stderr  # named once, by us
+
+
+def test_wrong_passwords_are_slowed_down_one_at_a_time(monkeypatch):
+    import app
+
+    waits: list[float] = []
+    monkeypatch.setattr(app.time, "sleep", waits.append)
+    check = app.slow_login("editor", "s3cret-pass")
+    assert check("editor", "s3cret-pass") and waits == []
+    assert not any(check("editor", guess) for guess in ("a", "b", "s3cret-pas", "s3cret-pass "))
+    assert not check("admin", "s3cret-pass")
+    assert waits == [app.LOGIN_DELAY_S] * 5 and "1 second" in app.LOGIN_MESSAGE
