@@ -229,6 +229,15 @@ def unique_target(folder: Path, name: str, upload: Path) -> Path:
     raise RagError(f"too many uploads named {name}; rename the file")
 
 
+def bracketed(host: str) -> str:
+    """An IPv6 address in brackets, as Gradio (and a URL) needs it; other hosts as given.
+
+    >>> bracketed("::1"), bracketed("[::1]"), bracketed("127.0.0.1")
+    ('[::1]', '[::1]', '127.0.0.1')
+    """
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 def safe_name(name: str) -> str:
     """A plain file name: no folders, no traversal, no odd characters.
 
@@ -294,7 +303,8 @@ def main() -> None:
     quiet_libraries()
     password = os.environ.get("RAG_APP_PASSWORD")
     auth = slow_login(os.environ.get("RAG_APP_USER", "rag"), password) if password else None
-    if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+    host = bracketed(args.host)
+    if host not in ("127.0.0.1", "localhost", "[::1]") and auth is None:
         log.warning("binding to %s without a password: set RAG_APP_PASSWORD to require a login", args.host)
     try:
         chat = ChatApp(Settings.from_env())
@@ -302,7 +312,7 @@ def main() -> None:
         raise SystemExit(f"error: {e}") from None
     ui = calm_queue(build_ui(chat).queue(default_concurrency_limit=4))
     ui.launch(
-        server_name=args.host, server_port=args.port, share=False, auth=auth, max_file_size=MAX_UPLOAD, css=CSS, head=HEAD,
+        server_name=host, server_port=args.port, share=False, auth=auth, max_file_size=MAX_UPLOAD, css=CSS, head=HEAD,
         auth_message=LOGIN_MESSAGE if auth else None,
         footer_links=["api"], quiet=True, prevent_thread_lock=True,
     )

@@ -15,7 +15,14 @@ from .schema import Document, Markup
 
 FETCH_TIMEOUT_S = 30.0
 USER_AGENT = "news-qa/0.1 (+local question answering over news articles)"
-_TAGS = re.compile(r"<[a-zA-Z/!][^>]*>")
+# An HTML tag: a known element's name after "<" or "</", then name=value attributes or the end ("</=60 mm Hg"
+# and "3 < 4 > 2" are text, not tags); or a comment or doctype.
+_ELEMENTS = ("html|head|body|title|meta|link|script|style|noscript|p|div|span|a|b|i|u|s|em|strong|small|sup|sub|"
+             "br|hr|img|picture|source|figure|figcaption|ul|ol|li|dl|dt|dd|h[1-6]|table|thead|tbody|tr|td|th|"
+             "article|section|header|footer|nav|main|aside|blockquote|pre|code|form|input|button|label|select|"
+             "option|textarea|iframe|video|audio|time|abbr|cite|q|mark|svg")
+_ATTRIBUTE = r"""\s+[\w:-]+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+)"""  # name=value: "a<b and c>d" holds none
+_TAGS = re.compile(rf"<(?:/?(?:{_ELEMENTS})(?:{_ATTRIBUTE})*\s*/?>|!--|!doctype\b)", re.I)
 
 
 class FetchProblem(Exception):
@@ -43,8 +50,10 @@ def markup_of_text(text: str) -> Markup:
     """How a text without a file suffix (a record's field, a feed entry, a fetched page) is marked up: HTML when
     it holds tags, else plain text.
 
-    >>> markup_of_text("<p>Talks end.</p>"), markup_of_text("Seoul said 3 < 4.")
-    ('html', 'text')
+    >>> markup_of_text("<p>Talks end.</p>"), markup_of_text("Seoul said 3 < 4."), markup_of_text("BP (</=60 mm Hg) > 2")
+    ('html', 'text', 'text')
+    >>> markup_of_text('<a href="x">x</a>'), markup_of_text("<!DOCTYPE html>"), markup_of_text("if a<b and c>d")
+    ('html', 'html', 'text')
     """
     return "html" if _TAGS.search(text[:5000]) else "text"
 

@@ -3,6 +3,7 @@ functions), and `ProgressBars`, the terminal's view of a long indexing run."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from urllib.parse import urlsplit
@@ -57,17 +58,44 @@ def answer_to_text(answer: Answer, passage_chars: int = 400) -> str:
 
 
 def highlight_passage_html(c: Citation) -> str:
-    """The passage as HTML with its supporting sentences in <mark>, everything else escaped."""
-    out, cursor = [], c.start
-    for a, b in c.highlights:
-        a, b = max(a, c.start), min(b, c.end)
-        if a < cursor:
-            continue
-        out.append(html.escape(c.text[cursor - c.start : a - c.start]))
-        out.append(f"<mark>{html.escape(c.text[a - c.start : b - c.start])}</mark>")
-        cursor = b
-    out.append(html.escape(c.text[cursor - c.start :]))
-    return "".join(out).replace("\n\n", "<br><br>")
+    """The passage as HTML with its supporting sentences in <mark>, everything else escaped. A long passage
+    (one article's passages cited as one) shows only its paragraphs that hold a cited sentence, "…" between.
+
+    >>> c = Citation(1, "d", "t", "a", "One.\\n\\nTwo <b>.\\n\\nThree.", 0, 22, 0.1, highlights=((6, 14),))
+    >>> highlight_passage_html(c)
+    'One.<br><br><mark>Two &lt;b&gt;.</mark><br><br>Three.'
+    >>> highlight_passage_html(dataclasses.replace(c, text="x" * 2000 + c.text, start=0, end=2022, highlights=((2006, 2014),)))
+    '… <mark>Two &lt;b&gt;.</mark> …'
+    """
+    shown = [(c.start, c.end)] if len(c.text) <= LONG_PASSAGE else cited_paragraphs(c)
+    parts = []
+    for start, end in shown:
+        out, cursor = [], start
+        for a, b in c.highlights:
+            a, b = max(a, start), min(b, end)
+            if a < cursor or a >= b:
+                continue
+            out.append(html.escape(c.text[cursor - c.start : a - c.start]))
+            out.append(f"<mark>{html.escape(c.text[a - c.start : b - c.start])}</mark>")
+            cursor = b
+        out.append(html.escape(c.text[cursor - c.start : end - c.start]))
+        parts.append("".join(out).replace("\n\n", "<br><br>"))
+    lead = "… " if shown[0][0] > c.start else ""
+    tail = " …" if shown[-1][1] < c.end else ""
+    return lead + " … ".join(parts) + tail
+
+
+LONG_PASSAGE = 1_500  # characters: longer passages show only their cited paragraphs
+
+
+def cited_paragraphs(c: Citation) -> list[tuple[int, int]]:
+    """The article spans of the passage's paragraphs that hold a highlight (all of it when none does)."""
+    spans, offset = [], c.start
+    for paragraph in c.text.split("\n\n"):
+        spans.append((offset, offset + len(paragraph)))
+        offset += len(paragraph) + 2
+    cited = [(a, b) for a, b in spans if any(x < b and y > a for x, y in c.highlights)]
+    return cited or [(c.start, c.end)]
 
 
 def answer_to_html(answer: Answer) -> str:

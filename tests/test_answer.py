@@ -237,3 +237,18 @@ def test_overlapping_passages_of_one_article_are_one_source():
     one, two = citations
     assert (one.doc_id, one.start, one.end, one.text) == ("a", 0, 30, text[0:30]) and one.highlights == ((0, 8), (21, 30))
     assert (two.doc_id, two.number) == ("b", 2)
+
+
+@pytest.mark.parametrize("question", ["What did China say about sanctions?", "What did the US say about North Korea?",
+                                      "What missiles did North Korea test?"])
+def test_one_article_is_one_source(bundled_index, question):
+    """Sentences from distant passages of one article are cited under one number, as one passage from the
+    first to the last (the card shows only its cited paragraphs)."""
+    answer = bundled_index.ask(question)
+    doc_ids = [c.doc_id for c in answer.citations]
+    assert doc_ids and len(doc_ids) == len(set(doc_ids))
+    for c in answer.citations:
+        article = bundled_index.article(c.doc_id)
+        assert c.text == article.text[c.start : c.end]
+        assert all(c.start <= a < b <= c.end for a, b in c.highlights)
+    assert answer.text.count("[") >= 2  # several sentences, each with its [n]

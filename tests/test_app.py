@@ -22,7 +22,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_app(tmp, extra_env=None):
+def _start_app(tmp, extra_env=None, host="127.0.0.1"):
     port = _free_port()
     env = {
         **os.environ,
@@ -33,12 +33,15 @@ def _start_app(tmp, extra_env=None):
         **(extra_env or {}),
     }
     log = (tmp / "app.log").open("w")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port), "--host", host], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    address = host.strip("[]")
+    url = f"http://[{address}]:{port}/" if ":" in address else f"http://{address}:{port}/"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((address, port), timeout=1).close()
             break
         except OSError:
             if proc.poll() is not None:
@@ -75,6 +78,29 @@ def test_password_from_the_environment_guards_the_app(tmp_path):
         )
         assert result["refused"] is False
         assert "s3cret-pass" not in (tmp_path / "app.log").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback")
+def test_ipv6_loopback_address_serves(tmp_path):
+    from gradio_client import Client
+
+    proc, url = _start_app(tmp_path, host="::1")
+    try:
+        assert url.startswith("http://[::1]:")
+        assert Client(url, verbose=False).predict(api_name="/stats")["articles"] == 2
+        assert "binding to" not in (tmp_path / "app.log").read_text()  # a loopback address: no warning
     finally:
         proc.terminate()
         proc.wait(timeout=20)

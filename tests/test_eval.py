@@ -10,6 +10,7 @@ import pytest
 
 from eval import metrics as m
 from eval.__main__ import DEFAULT_DATASETS_DIR, main
+from rag import Settings
 from tests.conftest import needs_reader_model
 
 SQUAD = DEFAULT_DATASETS_DIR / "squad-v1.1-dev"
@@ -215,3 +216,95 @@ def test_reader_calibration_sweep_counts_by_hand():
     # a reader score bar of 0.3 also refuses the second absent one (score 0.2); with no NONE refusing, neither is
     assert rows[(0.0, 0.3, 0.4)]["absent_refused"] == 1.0 and rows[(0.0, 0.3, 0.4)]["precision"] == 1.0
     assert rows[(0.0, 0.0, 1.01)]["absent_refused"] == 0.0
+
+
+def test_overview_benchmark_counts_by_hand(tmp_path, embedder):
+    """`evaluate_overviews` on a tiny archive: one week's digest and one timeline, scored from the answers."""
+    from eval.datasets import Dataset, Question
+    from eval.overview import evaluate_overviews
+    from eval.report import markdown, target_lines
+    from eval.runner import RunConfig
+
+    from .test_overview import WEEK
+
+    records = [{"url": f"https://news.example/{name}", "title": title, "text": text, "date": date}
+               for name, (date, title, text) in WEEK.items()]
+    stories = {r["url"]: {"q-title42" if "title42" in r["url"] else f"q-{r['url'][-12:]}"} for r in records}
+    questions = (
+        Question("digest-1", "What happened last week?", split="digest", asked="2023-05-23"),
+        Question("timeline-1", "What's the latest on Title 42?", answers=("Title 42",), split="timeline", asked="2023-05-23"),
+    )
+    dataset = Dataset("overviews", questions, tuple(records), kind="overview",
+                      extra={"weeks": ["2023-05-23"], "stories": stories, "week_of": {q: "2023-05-23" for s in stories.values() for q in s}})
+    config = RunConfig(cache_dir=tmp_path / "cache")
+    result = evaluate_overviews(dataset, Settings(), config, lambda items, desc: items)
+    digest, timeline = result["per_question"]
+    assert digest["lines"] == 3 and digest["distinct_stories"] == 1.0 and digest["in_period"] == 1.0  # 3 Title 42 articles, one line
+    assert timeline["lines"] == 3 and timeline["newest_first"] == 1.0 and timeline["on_topic"] == 1.0
+    report = {"datasets": {"overviews": {**result, "seconds": 1.0}}, "machine": "m", "settings": {"model": "x"}, "started": "now"}
+    assert "| digest (n=1) |" in markdown(report)
+    assert target_lines(report) == [
+        "- met: every week's digest answers (#21) — measured 1.000",
+        "- met: digest lines about distinct stories >= 0.9 (#21) — measured 1.000",
+        "- met: timeline lines naming their topic >= 0.9 (#21) — measured 1.000",
+    ]
+
+
+def test_a_cached_eval_index_is_not_read_again(tmp_path, monkeypatch):
+    from eval.datasets import bundled
+    from eval.runner import RunConfig, open_index
+    from rag import RAG
+
+    records = [{"url": "x:1", "title": "Talks end", "text": "The talks in Seoul ended on Monday, officials said."}]
+    dataset = dataclasses.replace(bundled(tmp_path), name="tiny", records=tuple(records), corpus_dir=None)
+    config = RunConfig(cache_dir=tmp_path / "cache")
+    first, _ = open_index(dataset, Settings(), config)
+    assert first.stats().articles == 1
+    monkeypatch.setattr(RAG, "index", lambda *a, **k: (_ for _ in ()).throw(AssertionError("indexed again")))
+    again, _ = open_index(dataset, Settings(), config)
+    assert again.stats().articles == 1
+
+
+def test_the_chart_is_a_grid_without_empty_panels(tmp_path):
+    import struct
+
+    from eval.report import chart
+
+    curve = {"retrieval[all]": {"recall@1": 0.5, "recall@5": 0.8, "recall@20": 0.9}}
+    report = {"datasets": {f"d{i}": {"modes": {"hybrid": curve, "bm25": curve}} for i in range(4)}}
+    report["datasets"]["no-curves"] = {"modes": {"overviews": {"ask_latency": {}}}}
+    chart(report, tmp_path / "c.png")
+    width, height = struct.unpack(">II", (tmp_path / "c.png").read_bytes()[16:24])
+    assert (width, height) == (round(4.4 * 3 * 110), round(3.6 * 2 * 110))  # 3 columns, 2 rows for 4 panels
+
+
+def test_indexing_shows_progress_on_a_terminal_only(tmp_path):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from .conftest import ARTICLES, ROOT
+
+    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "tty-index"), "PYTHONPATH": str(ROOT)}
+    main_fd, child_fd = pty.openpty()
+    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 columns wide
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "index", str(ARTICLES)], stdout=child_fd, stderr=child_fd, env=env, cwd=tmp_path)
+    os.close(child_fd)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=300) == 0
+    assert b"embedding" in seen and b"|" in seen  # a bar on the terminal
+    piped = subprocess.run([sys.executable, "-m", "rag", "index", "--index-dir", str(tmp_path / "pipe-index"), str(ARTICLES)],
+                           capture_output=True, env=env, cwd=tmp_path, timeout=300)
+    assert piped.returncode == 0 and b"embedding" not in piped.stderr  # quiet in a pipe

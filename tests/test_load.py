@@ -149,3 +149,23 @@ def test_a_metadata_file_dates_its_article_and_a_bad_one_is_reported(tmp_path):
     assert by_name["b.txt"].date == ""
     assert [p.source.rsplit("/", 1)[-1] for p in loaded.problems] == ["b.txt.meta.json"]
     assert "metadata ignored" in loaded.problems[0].reason and "JSON object" in loaded.problems[0].reason
+
+
+def test_text_with_comparison_signs_is_not_taken_for_html(tmp_path):
+    """SciFact abstract 3552753 ("(</=60 mm Hg)") was dropped: its `</=` was read as a tag, so the record went
+    through the HTML extractor and nothing was left. Plain text with < and > stays text."""
+    import gzip
+    from pathlib import Path
+
+    text = "Patients with a low pressure (</=60 mm Hg) fared worse than those above it (>60 mm Hg), 3 < 4."
+    records = [{"title": "Blood pressure and outcomes", "text": text}]
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "scifact" / "beir-derived" / "corpus.jsonl.gz"
+    if corpus.is_file():  # the real abstract too, when the shared datasets are there
+        with gzip.open(corpus, "rt", encoding="utf-8") as f:
+            records += [r for r in map(json.loads, f) if r.get("_id") == "3552753"]
+    (tmp_path / "abstracts.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    loaded = load_paths([tmp_path])
+    assert loaded.problems == ()
+    articles = [clean_document(d) for d in loaded.documents]
+    assert "(</=60 mm Hg)" in articles[0].text and "3 < 4" in articles[0].text
+    assert all(d.markup == "text" for d in loaded.documents) and len(articles) == len(records)

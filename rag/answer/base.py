@@ -5,13 +5,13 @@ span read by a local model, over the extractive answer) and `llm.LLMAnswerer` (a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterator, Protocol, Sequence
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from ..index.sentences import SentenceVectors
-from ..schema import Citation, Hit, ShortAnswer, Turn
+from ..schema import Article, Citation, Hit, ShortAnswer, Turn
 
 REFUSAL = "The indexed articles do not contain an answer to this question."
 
@@ -26,6 +26,7 @@ class AnswerRequest:
     hits: tuple[Hit, ...]
     sentences: SentenceVectors | None  # the index's stored sentence vectors (None: older index)
     history: tuple[Turn, ...] = ()  # the conversation so far (the reader reads the last exchange)
+    articles: Mapping[str, Article] = field(default_factory=dict)  # by doc id: one article's passages cite as one
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from ..chunk import chunk_sentences
 from ..embed import Embedder, embed_all
 from ..index.sentences import SentenceVectors
 from ..retrieve import search_queries
-from ..schema import Chunk, Citation, Hit, Turn
+from ..schema import Article, Chunk, Citation, Hit, Turn
 from ..settings import Settings
 from ..text import content_terms, lexical_overlap
 from .base import REFUSAL, AnswerRequest, Draft, pieces
@@ -56,7 +56,7 @@ class Extractive:
         if not r.hits:
             return Extracted(REFUSAL, (), True, 0.0, 0.0, gate="no passages")
         return extract_answer(
-            r.question, r.queries[:2], r.vectors[:2], r.hits, self.embedder, self.settings, r.sentences
+            r.question, r.queries[:2], r.vectors[:2], r.hits, self.embedder, self.settings, r.sentences, r.articles
         )
 
     def draft(self, r: AnswerRequest) -> Draft:
@@ -192,16 +192,35 @@ def merge_passages(chunks: Sequence[Chunk]) -> list[Chunk]:
     return merged
 
 
-def number_citations(hits: Sequence[Hit], picked: Sequence[Sentence]) -> tuple[list[int], tuple[Citation, ...]]:
-    """Citation number per picked sentence and the citations: one number per passage in order of first use,
-    and overlapping passages of one article (neighbouring chunks share sentences) under one number."""
+def span_passage(passages: Sequence[Chunk], article_text: str) -> Chunk:
+    """One passage of an article from its first passage's start to its last one's end (the text between
+    taken from the article).
+
+    >>> c = Chunk("d", 0, 0, 3, "abc", "t", "s")
+    >>> span_passage([c, dataclasses.replace(c, start=6, end=9, text="ghi")], "abcdefghij").text
+    'abcdefghi'
+    """
+    start, end = min(p.start for p in passages), max(p.end for p in passages)
+    return dataclasses.replace(passages[0], start=start, end=end, text=article_text[start:end], sentences=())
+
+
+def number_citations(
+    hits: Sequence[Hit], picked: Sequence[Sentence], articles: Mapping[str, Article] | None = None
+) -> tuple[list[int], tuple[Citation, ...]]:
+    """Citation number per picked sentence and the citations, numbered in order of first use: one article is
+    one source. Its passages become one citation: joined when they overlap or touch, else (with the article's
+    text at hand) one passage from the first to the last; without the text, one citation per passage."""
     used = list(dict.fromkeys(s.hit_index for s in picked))
     by_article: dict[str, list[int]] = {}
     for i in used:
         by_article.setdefault(hits[i].chunk.doc_id, []).append(i)
     passages: list[tuple[Chunk, float, list[int]]] = []  # merged passage, best score, the hits it holds
-    for doc_hits in by_article.values():
-        for passage in merge_passages([hits[i].chunk for i in doc_hits]):
+    for doc_id, doc_hits in by_article.items():
+        merged = merge_passages([hits[i].chunk for i in doc_hits])
+        article = (articles or {}).get(doc_id)
+        if len(merged) > 1 and article is not None:  # one article, one source: first passage to last
+            merged = [span_passage(merged, article.text)]
+        for passage in merged:
             held = [i for i in doc_hits if passage.start <= hits[i].chunk.start < passage.end]
             passages.append((passage, max(hits[i].score for i in held), held))
     passages.sort(key=lambda p: min(used.index(i) for i in p[2]))  # numbered in order of first use
@@ -271,6 +290,7 @@ def extract_answer(
     embedder: Embedder,
     settings: Settings,
     stored: SentenceVectors | None = None,
+    articles: Mapping[str, Article] | None = None,
 ) -> Extracted:
     """The answer sentences with [n] markers and their citations, or a refusal: when the best sentence is
     far from the question (`refuse_below`), or the passages lack too many of the question's own words
@@ -304,6 +324,6 @@ def extract_answer(
     kind = asks_for(question) if settings.answer_kinds == "check" else ""
     if not any(shows(p.text, kind) for p in picked):  # "how many?" answered by a sentence with no number
         return dataclasses.replace(refused, gate="kind")
-    markers, citations = number_citations(hits, picked)
+    markers, citations = number_citations(hits, picked, articles)
     text = " ".join(f"{_BULLET.sub('', s.text)} [{n}]" for s, n in zip(picked, markers))
     return Extracted(text, citations, False, confidence, coverage, ranked)

@@ -71,10 +71,6 @@ def pool_spans(tokens: np.ndarray, offsets: Sequence[tuple[int, int]], spans: Se
     return (sums / np.clip(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
 
 
-def embed_query(embedder: Embedder, text: str) -> np.ndarray:
-    return embedder.embed_texts([text])[0]
-
-
 def length_batches(texts: Sequence[str], batch_size: int) -> list[list[int]]:
     """Row indices in batches of similar length (longest first), so little of a batch is padding.
 

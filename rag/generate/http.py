@@ -39,9 +39,6 @@ class OpenAICompatible:
         except httpx.HTTPError as e:
             raise LLMUnavailable(f"cannot reach the language model at {self.base_url} ({type(e).__name__})") from e
 
-    def complete(self, messages: list[dict[str, str]]) -> str:
-        return "".join(self.stream(messages))
-
 
 def _sse_deltas(lines: Iterator[str], where: str) -> Iterator[str]:
     """Text deltas from an OpenAI-style server-sent-event stream."""

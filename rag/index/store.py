@@ -45,7 +45,6 @@ from .vectors import VectorStore, discard_store, full_text_search, load_store
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
 LOCK = ".lock"
-DenseIndex = VectorStore
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ class IndexData:
     manifest: Manifest
     articles: tuple[Article, ...]
     chunks: tuple[Chunk, ...]
-    dense: DenseIndex
+    dense: VectorStore
     sparse: BM25Index | MilvusBM25
     sentences: SentenceVectors | None = None  # None: answers embed the candidate sentences instead
 
@@ -90,6 +89,10 @@ class IndexData:
     def chunk_dates(self) -> np.ndarray:
         """Each chunk's article date (ISO strings compare in date order; "" = undated), row-aligned."""
         return np.array([c.date for c in self.chunks], dtype="<U10")
+
+    @cached_property
+    def article_by_id(self) -> dict[str, Article]:
+        return {a.doc_id: a for a in self.articles}
 
     @cached_property
     def newest_date(self) -> str:
