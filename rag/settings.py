@@ -143,6 +143,8 @@ class Settings:
     reader_none_sure: float = 0.4
     # A reader that has not replied in this many seconds is abandoned for the extractive answer.
     reader_timeout_s: float = 20.0
+    # A second writer (an upload while another indexes) waits this long for the index lock, then says so.
+    lock_wait_s: float = 120.0
     # e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8080/v1 (llama.cpp server), https://api.openai.com/v1
     llm_base_url: str = ""
     llm_model: str = "default"
@@ -186,7 +188,9 @@ class Settings:
             raise RagError("reader_sentences must be at least 1 and reader_threads 0 (automatic) or more")
         for name in ("reader_refuse_below", "reader_none_sure"):  # probabilities (1.01: never refuse on NONE)
             if not 0.0 <= getattr(self, name) <= 1.01:
-                raise RagError(f"{name}={getattr(self, name)} must be between 0 and 1; fix RAG_{name.upper()}")
+                raise RagError(f"{name}={getattr(self, name)} must be between 0 and 1.01; fix RAG_{name.upper()}")
+        if not 0 <= self.lock_wait_s <= 86_400:
+            raise RagError(f"lock_wait_s={self.lock_wait_s} must be between 0 and 86400 seconds; fix RAG_LOCK_WAIT_S")
         if self.answer_rescore < 0:
             raise RagError(f"answer_rescore={self.answer_rescore} must be at least 0")
 

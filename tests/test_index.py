@@ -268,12 +268,30 @@ def test_corrupted_index_gives_clear_error(fresh_rag, corpus_copy, embedder, dam
 
 
 def test_missing_index_and_lock(tmp_path, embedder):
-    rag = RAG(Settings(index_dir=tmp_path / "none"), embedder=embedder)
+    rag = RAG(Settings(index_dir=tmp_path / "none", lock_wait_s=0.3), embedder=embedder)
     with pytest.raises(IndexNotFound, match="python -m rag index"):
         rag.stats()
     with writer_lock(tmp_path / "none"):
         with pytest.raises(IndexLocked, match="another process"):
             rag.index([tmp_path])
+
+
+def test_a_second_writer_waits_for_the_first(tmp_path, embedder, corpus_copy):
+    """An upload while another indexes queues behind it instead of being turned away."""
+    import threading
+
+    held, release = threading.Event(), threading.Event()
+
+    def first_writer() -> None:
+        with writer_lock(tmp_path / "queued"):
+            held.set()
+            release.wait(30)
+
+    threading.Thread(target=first_writer, daemon=True).start()
+    held.wait(30)
+    threading.Timer(0.5, release.set).start()  # the first writer finishes while the second waits
+    rag = RAG(Settings(index_dir=tmp_path / "queued", lock_wait_s=120), embedder=embedder)
+    assert rag.index([corpus_copy]).added and release.is_set()
 
 
 def test_crash_leftovers_are_ignored_and_cleaned(fresh_rag, corpus_copy):

@@ -130,7 +130,7 @@ class Library:
                 articles.append(clean_document(doc))
             except BadDocument as e:
                 problems.append(Problem(doc.source, str(e).split(": ", 1)[-1]))
-        with writer_lock(self.settings.index_dir):
+        with writer_lock(self.settings.index_dir, self.settings.lock_wait_s):
             live = self._readable(for_rebuild=rebuild)
             existing = None if rebuild else live
             live_articles = old_articles = existing.articles if existing else ()
@@ -174,7 +174,7 @@ class Library:
 
     def remove(self, doc_ids: Sequence[str]) -> IndexReport:
         live_generation(self.settings.index_dir)  # no index: say so before creating a lock file
-        with writer_lock(self.settings.index_dir):
+        with writer_lock(self.settings.index_dir, self.settings.lock_wait_s):
             data = self.data()
             known = {a.doc_id for a in data.articles}
             missing = [d for d in doc_ids if d not in known]

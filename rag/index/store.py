@@ -290,8 +290,9 @@ def writer_lock(folder: Path, wait_s: float = 0.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
+                    waited = f" (waited {wait_s:.0f} s)" if wait_s >= 1 else ""
                     raise IndexLocked(
-                        f"another process is updating the index at {folder}; wait for it to finish and try again"
+                        f"another process is updating the index at {folder}{waited}; wait for it to finish and try again"
                     ) from None
                 time.sleep(0.1)
         try:
