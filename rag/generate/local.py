@@ -104,24 +104,59 @@ def completion_of(reply: Any) -> Completion:
     return Completion(text, tokens)
 
 
-def free_cores(cores: int, load: float) -> int:
-    """Threads for llama.cpp: the cores the last minute's load average leaves free, at least one. llama.cpp's
+def free_cores(cores: int, busy: float) -> int:
+    """Threads for llama.cpp: the cores that other work (`busy` of them) leaves free, at least one. llama.cpp's
     threads wait on each other, so one thread on a core another process keeps busy slows them all (measured
     here: 2 threads beside a busy process 5-10x slower than 1; on an idle machine 2 are 2x faster than 1).
 
     >>> free_cores(2, 0.1), free_cores(2, 1.2), free_cores(2, 3.0), free_cores(16, 2.4)
     (2, 1, 1, 14)
     """
-    return max(1, cores - int(round(load)))
+    return max(1, cores - int(round(busy)))
 
 
 def auto_threads() -> int:
+    """Threads for llama.cpp: the cores other processes leave free now. Measured over 0.2 s from /proc (this
+    process's own work, such as the indexing a first start does, does not count), else the load average."""
     cores = os.cpu_count() or 1
+    busy = busy_elsewhere(cores)
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:  # not on this platform
+            busy = 0.0
+    return free_cores(cores, busy)
+
+
+def busy_elsewhere(cores: int, window_s: float = 0.2) -> float | None:
+    """How many cores processes other than this one kept busy over `window_s`; None without /proc."""
     try:
-        load = os.getloadavg()[0]
-    except OSError:  # not on this platform
-        load = 0.0
-    return free_cores(cores, load)
+        first = _cpu_times()
+        time.sleep(window_s)
+        second = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return None
+    return others_busy(first, second, cores)
+
+
+def _cpu_times() -> tuple[int, int, int]:
+    """(busy jiffies of all CPUs, all jiffies, this process's jiffies) from /proc."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    mine = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(fields[:8]) - idle, sum(fields[:8]), int(mine[11]) + int(mine[12])  # utime + stime
+
+
+def others_busy(first: tuple[int, int, int], second: tuple[int, int, int], cores: int) -> float:
+    """Cores kept busy by other processes between two `_cpu_times` readings.
+
+    >>> others_busy((0, 0, 0), (150, 200, 50), cores=2)  # 1.5 cores busy, half a core of it this process
+    1.0
+    """
+    busy, total, mine = (b - a for a, b in zip(first, second))
+    if total <= 0:
+        return 0.0
+    return max(0.0, (busy - mine) / total * cores)
 
 
 class LlamaCpp:
