@@ -215,7 +215,7 @@ def test_a_bad_reader_model_setting_is_one_line(bundled_index, tmp_path):
 
     with pytest.raises(RagError, match="neither a bundled reader .* nor a .gguf file"):
         factory.reader_path(Settings(reader_model=str(tmp_path / "nope.gguf")))
-    with pytest.raises(RagError, match="reader_none_sure=1.5 must be between 0 and 1; fix RAG_READER_NONE_SURE"):
+    with pytest.raises(RagError, match="reader_none_sure=1.5 must be between 0 and 1.01; fix RAG_READER_NONE_SURE"):
         Settings.from_env({"RAG_READER_NONE_SURE": "1.5"})
 
 
