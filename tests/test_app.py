@@ -275,6 +275,30 @@ def test_phone_cards_links_and_highlights(server, theme):
         browser.close()
 
 
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_date_pickers_and_a_filter_that_leaves_nothing(server):
+    """The date boxes are pickers (a calendar button); a range with no article says so in the chat."""
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(url)
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        page.click("text=Retrieval settings")
+        page.wait_for_selector("#since button.calendar", timeout=30_000)
+        assert page.locator("#until button.calendar").count() == 1
+        page.fill("#since input", "2030-01-01")
+        page.press("#since input", "Enter")
+        page.fill("#question textarea", "what did China say was the crux?")
+        page.press("#question textarea", "Enter")
+        page.wait_for_function("document.querySelector('#chat').innerText.includes('No article was published from 2030-01-01')",
+                               timeout=60_000)
+        assert "0 of 2 articles have no date" in page.inner_text("#chat")
+        browser.close()
+
+
 def test_twenty_concurrent_users(server):
     """20 gradio_client users on loopback, 2 questions each, bounded in count and time: no errors."""
     from concurrent.futures import ThreadPoolExecutor
