@@ -305,6 +305,23 @@ def test_crash_leftovers_are_ignored_and_cleaned(fresh_rag, corpus_copy):
     assert len(list(folder.glob("gen-*"))) == 2  # live + previous, for readers mid-open
 
 
+def test_an_orphan_generation_never_costs_readers_theirs(fresh_rag, corpus_copy):
+    """A writer killed between renaming its generation into place and switching CURRENT leaves an orphan with
+    a higher number. The next write keeps the generation readers have open (the one CURRENT named), not the
+    orphan."""
+    import shutil
+
+    fresh_rag.index([corpus_copy])
+    folder = fresh_rag.settings.index_dir
+    live = (folder / "CURRENT").read_text().strip()
+    number = int(live.split("-")[1])
+    shutil.copytree(folder / live, folder / f"gen-{number + 1:06d}")  # the killed writer's orphan
+    fresh_rag.remove([fresh_rag.data().articles[0].doc_id])
+    now = (folder / "CURRENT").read_text().strip()
+    assert sorted(p.name for p in folder.glob("gen-*")) == sorted([live, now])  # the readers' one kept
+    assert now == f"gen-{number + 2:06d}" and fresh_rag.stats().articles == 1
+
+
 def test_indexing_nothing_creates_no_index(fresh_rag, tmp_path):
     report = fresh_rag.index([tmp_path / "typo"])
     assert report.problems and not fresh_rag.exists()

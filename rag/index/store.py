@@ -191,8 +191,11 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def write_index(folder: Path, data: IndexData) -> None:
-    """Write a new generation and switch CURRENT to it. Call while holding `writer_lock`."""
+    """Write a new generation and switch CURRENT to it. Call while holding `writer_lock`. Kept afterwards: the
+    new generation and the one CURRENT named before (readers may have it open); every other one goes, such
+    as a generation a killed writer renamed into place but never pointed CURRENT at."""
     folder.mkdir(parents=True, exist_ok=True)
+    before = _pointed(folder)
     tmp = folder / f".tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
@@ -227,7 +230,7 @@ def write_index(folder: Path, data: IndexData) -> None:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    _prune(folder, keep={gen.name, *_previous(folder, gen.name)})
+    _prune(folder, keep={gen.name, *([before] if before else [])})
 
 
 def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
@@ -246,9 +249,12 @@ def _next_generation(folder: Path) -> str:
     return f"gen-{last + 1:06d}"
 
 
-def _previous(folder: Path, current: str) -> list[str]:
-    older = [g for g in _generations(folder) if g < current]
-    return older[-1:]
+def _pointed(folder: Path) -> str | None:
+    """The generation CURRENT names now, or None (no index yet, or a pointer to nothing)."""
+    try:
+        return live_generation(folder).name
+    except (IndexNotFound, IndexCorrupt, OSError):
+        return None
 
 
 def _prune(folder: Path, keep: set[str]) -> None:
