@@ -101,3 +101,19 @@ def test_wrong_passwords_are_slowed_down_one_at_a_time(monkeypatch):
     assert not any(check("editor", guess) for guess in ("a", "b", "s3cret-pas", "s3cret-pass "))
     assert not check("admin", "s3cret-pass")
     assert waits == [app.LOGIN_DELAY_S] * 5 and "1 second" in app.LOGIN_MESSAGE
+
+
+def test_a_rebuild_names_the_articles_it_drops(tmp_path, embedder, corpus_copy):
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "story.txt").write_text(STORY)
+    rag = RAG(Settings(index_dir=tmp_path / "index"), embedder=embedder)
+    rag.index([corpus_copy, uploads])
+    assert rag.stats().articles == 3
+    report = rag.index([corpus_copy], rebuild=True)  # the uploads folder is not given again
+    assert rag.stats().articles == 2 and len(report.removed) == 1
+    (named,) = [p for p in report.problems if "dropped by the rebuild" in p.reason]
+    assert named.source.endswith("story.txt")
+    assert run("index", "--index-dir", str(tmp_path / "cli"), str(corpus_copy), str(uploads)).returncode == 0
+    out = run("index", "--rebuild", "--index-dir", str(tmp_path / "cli"), str(corpus_copy))
+    assert out.returncode == 0 and "story.txt: dropped by the rebuild" in out.stderr and "1 removed" in out.stdout

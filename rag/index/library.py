@@ -141,14 +141,18 @@ class Library:
             if sync:
                 gone = vanished(old_articles, paths, {d.origin for d in loaded.documents}, {a.doc_id for a in articles})
                 plan = dataclasses.replace(plan, drop=plan.drop | gone)
+            left_out = rebuild_leaves_out(live.articles if rebuild and live else (), articles)
             report = IndexReport(
                 added=tuple(a.doc_id for a in plan.add if a.doc_id not in plan.updated),
                 updated=plan.updated,
                 unchanged=plan.unchanged,
                 duplicates=plan.duplicates,
                 copies=plan.copy_of,
-                removed=tuple(sorted(plan.drop - {a.doc_id for a in plan.add} - set(plan.updated))),
-                problems=tuple(problems),
+                removed=tuple(sorted((plan.drop - {a.doc_id for a in plan.add} - set(plan.updated)) | {a.doc_id for a in left_out})),
+                problems=tuple(problems) + tuple(
+                    Problem(a.source, "dropped by the rebuild: it was indexed from elsewhere; index it again to keep it")
+                    for a in left_out
+                ),
             )
             listed = with_copies(old_articles, plan.copy_of)
             if not plan.add and not plan.drop and listed == list(live_articles):
@@ -282,3 +286,14 @@ def _carried_sentences(
             return None
         kept = [old.sentences.codes_of(i) for i in keep_rows]
     return SentenceVectors.build(kept + list(new.sentence_codes or ()), dimension)
+
+
+def rebuild_leaves_out(live: Sequence[Article], rebuilt: Sequence[Article]) -> list[Article]:
+    """The live articles a rebuild from other paths does not bring back (uploads, feeds): each is named.
+
+    >>> a, b = Article("a", "t", "x", "up/a.txt"), Article("b", "t", "y", "data/b.txt")
+    >>> [x.doc_id for x in rebuild_leaves_out([a, b], [b])]
+    ['a']
+    """
+    kept = {a.doc_id for a in rebuilt}
+    return [a for a in live if a.doc_id not in kept]
