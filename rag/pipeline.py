@@ -153,8 +153,9 @@ class QA:
         queries, note = self.answerer.queries(topic, turns)
         vectors = self.library.embedder.embed_texts(queries)  # once: retrieval, then scoring answer sentences
         hits = retrieve(data, vectors, queries, options, dates)
+        asked = self.library.embedder.embed_texts([question])[0] if topic != question else None
         request = AnswerRequest(topic, tuple(queries), vectors, preferred(hits, dates), data.sentences, turns,
-                                data.article_by_id)
+                                data.article_by_id, asked)
         for event in self.answerer.answer(request):
             if isinstance(event, Draft):
                 query = next((q for q in queries if q != topic), question)

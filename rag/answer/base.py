@@ -27,6 +27,7 @@ class AnswerRequest:
     sentences: SentenceVectors | None  # the index's stored sentence vectors (None: older index)
     history: tuple[Turn, ...] = ()  # the conversation so far (the reader reads the last exchange)
     articles: Mapping[str, Article] = field(default_factory=dict)  # by doc id: one article's passages cite as one
+    asked_vector: np.ndarray | None = None  # the question as asked, when its date words became the filter
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ class Extractive:
         if not r.hits:
             return Extracted(REFUSAL, (), True, 0.0, 0.0, gate="no passages")
         return extract_answer(
-            r.question, r.queries[:2], r.vectors[:2], r.hits, self.embedder, self.settings, r.sentences, r.articles
+            r.question, r.queries[:2], r.vectors[:2], r.hits, self.embedder, self.settings, r.sentences, r.articles,
+            r.asked_vector,
         )
 
     def draft(self, r: AnswerRequest) -> Draft:
@@ -240,6 +241,7 @@ def sentence_cosines(
     embedder: Embedder,
     settings: Settings,
     stored: SentenceVectors | None,
+    asked: np.ndarray | None = None,
 ) -> tuple[list[int], np.ndarray, float]:
     """(which sentences were scored, their cosine to the question, the confidence the refusal checks).
 
@@ -259,8 +261,12 @@ def sentence_cosines(
     alone_cosines = (alone @ query_vectors.T).mean(axis=1)
     cosines[best] = (cosines[best] + alone_cosines) / 2
     # `refuse_below` is a cosine of sentences embedded alone: in context, a passage's other sentences pull
-    # a sentence naming someone toward the passage's topic, so its cosine alone is the fairer test.
-    return list(range(len(sentences))), cosines, float(np.max(alone_cosines))
+    # a sentence naming someone toward the passage's topic, so its cosine alone is the fairer test. A
+    # question whose date words became the filter is also judged as asked ("… by video link in 2024?").
+    confidence = float(np.max(alone_cosines))
+    if asked is not None:
+        confidence = max(confidence, float(np.max(alone @ asked)))
+    return list(range(len(sentences))), cosines, confidence
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,7 @@ def extract_answer(
     settings: Settings,
     stored: SentenceVectors | None = None,
     articles: Mapping[str, Article] | None = None,
+    asked_vector: np.ndarray | None = None,
 ) -> Extracted:
     """The answer sentences with [n] markers and their citations, or a refusal: when the best sentence is
     far from the question (`refuse_below`), or the passages lack too many of the question's own words
@@ -307,7 +314,9 @@ def extract_answer(
     found = titles.union(*terms)
     coverage = max(question_coverage(q - REPORTING, found) for q in asked)  # a follow-up: as resolved, too
     overlaps = [lexical_overlap(query_terms, t) for t in terms]
-    keep, cosines, confidence = sentence_cosines(sentences, overlaps, query_vectors, hits, embedder, settings, stored)
+    keep, cosines, confidence = sentence_cosines(
+        sentences, overlaps, query_vectors, hits, embedder, settings, stored, asked_vector
+    )
     sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]
     scores = [float(c) + LEXICAL_WEIGHT * o for c, o in zip(cosines, overlaps)]
     ranked = tuple(sentences[i] for i in sorted(range(len(scores)), key=lambda i: -scores[i])[:RANKED])
