@@ -30,7 +30,7 @@ from ..schema import Article, Chunk, Citation, Hit
 from ..settings import Settings
 from ..text import content_terms
 from .base import REFUSAL, Draft
-from .extractive import extract_answer
+from .extractive import extract_answer, jaccard
 
 DIGEST_STORIES = 8  # lines in a digest: a screen, not the whole archive
 TIMELINE_ARTICLES = 6
@@ -124,16 +124,17 @@ def same_story_groups(articles: Sequence[Article], leads: np.ndarray | None = No
 
 
 def same_story(a: set[str], b: set[str], cosine: float | None) -> bool:
-    headline = bool(a and b) and len(a & b) / len(a | b) >= SAME_STORY_JACCARD
+    headline = bool(a and b) and jaccard(a, b) >= SAME_STORY_JACCARD
     return headline or (cosine is not None and cosine >= SAME_STORY_COSINE)
 
 
 def lead_vectors(data: IndexData, rows: Sequence[int]) -> np.ndarray | None:
     """The stored vector of each row's first sentence (unit length); None for an index without them."""
     stored = data.sentences
-    if stored is None or not rows or any(not 0 <= r < stored.chunks or not len(stored.of(r)) for r in rows):
+    if stored is None or not rows or any(not 0 <= r < stored.chunks for r in rows):
         return None
-    return np.array([stored.of(r)[0] for r in rows], dtype=np.float32)
+    firsts = [stored.of(r)[:1] for r in rows]
+    return np.concatenate(firsts).astype(np.float32) if all(len(f) for f in firsts) else None
 
 
 def lead_sentence(chunk: Chunk) -> tuple[int, int]:
