@@ -8,9 +8,9 @@ to require a login, which you should do before binding to another address.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import filecmp
 import hmac
-import datetime as dt
 import logging
 import os
 import re
@@ -29,9 +29,9 @@ from rag import (
     Settings,
     answer_to_html,
     answer_to_markdown,
+    article_to_html,
     markdown_escape,
     markdown_to_plain,
-    article_to_html,
     open_rag,
 )
 

@@ -11,9 +11,10 @@ import dataclasses
 import gzip
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_QA = ROOT / "eval" / "data" / "bundled_qa.jsonl"

@@ -116,10 +116,12 @@ def chart(report: dict[str, Any], path: Path) -> None:
     for ax in axes.flat[len(results):]:
         ax.remove()  # no empty panels
     for ax, (name, result) in zip(axes.flat, results.items()):
-        for mode, (prefix, ks, values) in _recall_curves(result).items():
+        curves = _recall_curves(result)
+        for mode, (_, ks, values) in curves.items():
             ax.plot(ks, values, marker="o", label=mode)
+        prefixes = {prefix for prefix, _, _ in curves.values()}
         ax.set_xscale("log")
-        ax.set_title(f"{name} ({'recall' if prefix == 'recall@' else 'answer recall'}@k)")
+        ax.set_title(f"{name} ({'recall' if 'recall@' in prefixes else 'answer recall'}@k)")
         ax.set_xlabel("k")
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)

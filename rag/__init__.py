@@ -8,8 +8,8 @@ Importing this package is cheap: torch, sentence-transformers, FAISS and bm25s l
 `app.py`, the CLI and `eval/` use only the names exported here (a test checks this).
 """
 
-from .embed import backend_label, pools_spans
 from .answer.factory import reader_installed
+from .embed import backend_label, pools_spans
 from .errors import RagError
 from .index.library import Library
 from .load import SUPPORTED_SUFFIXES

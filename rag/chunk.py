@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Callable, Sequence
 
 from .errors import MissingDependency
 from .schema import Article, Chunk
@@ -104,7 +104,7 @@ def split_long(text: str, span: Span, budget: int, count: CountTokens) -> list[S
     [(0, 3), (4, 7)]
     """
     pieces: list[Span] = []
-    start, used = None, 0
+    start, used, last_end = None, 0, span[0]
     for word in _WORD.finditer(text, span[0], span[1]):
         n = max(1, count(" " + word.group()) - (1 if count(" ") else 0))
         if start is not None and used + n > budget:
@@ -171,7 +171,7 @@ def sentence_ends(units: Sequence[Span], span: Span) -> tuple[int, ...]:
     (4,)
     """
     ends: list[int] = []
-    for a, b in units[bisect.bisect_left(units, (span[0], -1)) :]:
+    for _, b in units[bisect.bisect_left(units, (span[0], -1)) :]:
         if b > span[1]:
             break
         ends.append(b - span[0])

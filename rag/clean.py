@@ -174,9 +174,11 @@ def extract_html(html: str) -> tuple[CleanPage, str, str]:
     except ImportError as e:  # pragma: no cover - dependency is in requirements.txt
         raise BadDocument("HTML support needs trafilatura: pip install trafilatura lxml_html_clean") from e
     extracted = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True)
+    if isinstance(extracted, dict):  # trafilatura's as_dict=True shape; not asked for, but typed so
+        raise BadDocument("trafilatura returned a dict; upgrade trafilatura (requirements.txt pins it)")
     if extracted is None or not (extracted.text or "").strip():
         return CleanPage("", ""), "", ""
-    page = clean_page(extracted.text, known_title=extracted.title or "")
+    page = clean_page(extracted.text or "", known_title=extracted.title or "")
     outlet = (extracted.sitename or "").strip()[:100]  # the page's own site name (og:site_name and the like)
     page = dataclasses.replace(page, outlet=outlet or page.outlet)
     return page, extracted.url or "", extracted.date or ""

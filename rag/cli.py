@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .errors import RagError
 from .render import ProgressBars

@@ -12,8 +12,9 @@ import dataclasses
 import json
 import os
 import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO
 
 from .fetch import FetchProblem, feed_documents, is_url, markup_of_text, url_documents
 from .schema import Document, Loaded, Markup, Problem

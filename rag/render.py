@@ -3,14 +3,12 @@ functions), and `ProgressBars`, the terminal's view of a long indexing run."""
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import re
 from urllib.parse import urlsplit
 
 from .schema import Answer, Article, Citation
 from .text import MARKER
-
 
 
 def excerpt(text: str, limit: int = 300) -> str:

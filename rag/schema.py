@@ -122,7 +122,7 @@ class Citation(_Record):
         return {**super().to_dict(), "quote": self.quote}  # `ask --json` and `/ask` carry the cited sentences
 
     @classmethod
-    def from_hit(cls, number: int, hit: "Hit", highlights: tuple[tuple[int, int], ...] = ()) -> "Citation":
+    def from_hit(cls, number: int, hit: Hit, highlights: tuple[tuple[int, int], ...] = ()) -> Citation:
         c = hit.chunk
         return cls(
             number, c.doc_id, c.title, c.source, c.text, c.start, c.end, hit.score, c.url, highlights, c.date, c.copies,

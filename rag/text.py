@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from types import ModuleType
-from typing import Sequence
 
 from .errors import MissingDependency
 

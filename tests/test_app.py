@@ -45,7 +45,7 @@ def _start_app(tmp, extra_env=None, host="127.0.0.1"):
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError((tmp / "app.log").read_text())
+                raise RuntimeError((tmp / "app.log").read_text()) from None
             time.sleep(0.5)
     else:
         proc.kill()

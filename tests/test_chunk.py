@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from rag.chunk import chunk_article, chunk_sentences, chunk_spans, pack_windows, sentence_spans, token_counter, units_of
 from rag.schema import Article

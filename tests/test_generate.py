@@ -7,8 +7,8 @@ import time
 import pytest
 
 from rag import RAG, Turn
-from rag.chunk import token_counter
 from rag.answer.llm import SYSTEM_PROMPT, build_messages, renumber
+from rag.chunk import token_counter
 
 from . import llm_server
 
@@ -192,7 +192,7 @@ def test_the_local_model_streams_from_its_worker_thread(monkeypatch, tmp_path):
 
 
 def test_local_model_setup_errors_are_one_line(tmp_path, monkeypatch):
-    from rag import Settings, RagError, make_answerer
+    from rag import RagError, Settings, make_answerer
     from rag.generate import local
 
     with pytest.raises(RagError, match="is not a file; give the path of a .gguf chat model"):

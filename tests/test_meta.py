@@ -52,7 +52,7 @@ def test_import_rag_is_cheap_and_silent():
 def test_readme_commands_are_the_ci_commands():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    test_cmd = next(line for line in readme.splitlines() if line.startswith("pip install -r requirements.txt && python -m pytest"))
+    test_cmd = next(line for line in readme.splitlines() if line.startswith("pip install -r requirements.txt && ruff check . && mypy && python -m pytest"))
     app_cmd = next(line for line in readme.splitlines() if line.startswith("pip install -r requirements.txt && python app.py"))
     assert test_cmd in ci and app_cmd
     for line in (ROOT / "requirements.txt").read_text().splitlines():

@@ -8,12 +8,14 @@ import json
 import time
 
 import pytest
-from hypothesis import assume, given, settings as hsettings, strategies as st
+from hypothesis import assume, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from rag import RAG, Turn, answer_to_html, answer_to_markdown, answer_to_text
 from rag.answer import factory
-from rag.answer.factory import reader_installed as real_reader_installed  # before the suite's stand-in replaces it
 from rag.answer.base import REFUSAL
+from rag.answer.factory import reader_installed as real_reader_installed  # before the suite's stand-in replaces it
 from rag.answer.reader import BARRED, Reader, none_probability, reader_messages, says_none, snap
 from rag.errors import LLMUnavailable, MissingDependency, RagError
 from rag.generate import models

@@ -11,7 +11,8 @@ import sys
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rag import RAG, Answer, Citation, Settings, answer_to_html
 from rag.answer.base import REFUSAL

@@ -5,8 +5,9 @@ span read by a local model, over the extractive answer) and `llm.LLMAnswerer` (a
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 

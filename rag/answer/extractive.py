@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class Extractive:
     def queries(self, question: str, history: Sequence[Turn]) -> tuple[list[str], str]:
         return search_queries(question, history), ""
 
-    def extract(self, r: AnswerRequest) -> "Extracted":
+    def extract(self, r: AnswerRequest) -> Extracted:
         """The extractive answer with the ranked sentences and which gate, if any, refused."""
         if not r.hits:
             return Extracted(REFUSAL, (), True, 0.0, 0.0, gate="no passages")
@@ -149,7 +149,7 @@ def jaccard(a: set[str], b: set[str]) -> float:
 
 
 def select_sentences(
-    scores: Sequence[float], terms: Sequence[set[str]], limit: int, keep_ratio: float, anchors: set[str] = frozenset()
+    scores: Sequence[float], terms: Sequence[set[str]], limit: int, keep_ratio: float, anchors: frozenset[str] | set[str] = frozenset()
 ) -> list[int]:
     """Indices of the answer sentences: best first, within `keep_ratio` of the best, no near-duplicates.
     With `anchors` (the question's most specific words), a sentence after the first must contain one: a

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -45,7 +45,8 @@ class Verified:
 
 def build_messages(question: str, hits: Sequence[Hit], budget: int, count: CountTokens) -> list[dict[str, str]]:
     """System rules + numbered passages (as data) + the question, within `budget` tokens of passages."""
-    blocks, used = [], 0
+    blocks: list[str] = []
+    used = 0
     for n, hit in enumerate(hits, start=1):
         text = _TAG.sub(" ", hit.chunk.text)  # a planted </passage> cannot close the data block
         block = f'<passage id="{n}" title="{_TAG.sub(" ", hit.chunk.title)}">\n{text}\n</passage>'

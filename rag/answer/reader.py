@@ -17,7 +17,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from typing import Iterator, Protocol, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 from ..errors import LLMUnavailable
 from ..generate.local import Completion

@@ -8,7 +8,8 @@ packages bundle. What is asked of a model (answers, spans, refusals) lives in `r
 
 from __future__ import annotations
 
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 
 class Generator(Protocol):

@@ -18,10 +18,11 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ..errors import LLMUnavailable, MissingDependency, RagError
 
@@ -50,10 +51,10 @@ def model_path(configured: str) -> Path:
         if not path.is_file():
             raise RagError(f"llm_model_path={configured!r} is not a file; give the path of a .gguf chat model")
         return path
-    path = bundled_model()
-    if path is None:
+    bundled = bundled_model()
+    if bundled is None:
         raise MissingDependency(f"the local language model is not installed; run `{INSTALL}`, or set RAG_LLM_BASE_URL")
-    return path
+    return bundled
 
 
 @lru_cache(maxsize=2)
@@ -179,7 +180,7 @@ class LlamaCpp:
                 "logprobs": True, "top_logprobs": top_logprobs}
         if barred:
             body["logit_bias"] = [[word, False] for word in barred]  # llama.cpp: false = never sample
-        text, first = "", []
+        text, first = "", list[Any]()
         started = time.monotonic()
         for chunk in self._chunks(server, body):
             choice = chunk["choices"][0] if chunk.get("choices") else {}

@@ -75,7 +75,7 @@ class FaissIndex:
         self._index = index
 
     @classmethod
-    def build(cls, vectors: np.ndarray, dimension: int, exact_below: int = 50_000) -> "FaissIndex":
+    def build(cls, vectors: np.ndarray, dimension: int, exact_below: int = 50_000) -> FaissIndex:
         faiss = _faiss()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         lists = ivf_lists(len(vectors))
@@ -130,7 +130,7 @@ class FaissIndex:
         """Nothing lives outside the generation folder."""
 
     @classmethod
-    def load(cls, folder: Path) -> "FaissIndex":
+    def load(cls, folder: Path) -> FaissIndex:
         try:
             index = _faiss().read_index(str(folder / cls.FILE))
             if hasattr(index, "hnsw"):

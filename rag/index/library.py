@@ -11,9 +11,9 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -24,10 +24,10 @@ from ..errors import BadDocument, DocumentNotFound, IndexCorrupt, IndexMismatch,
 from ..load import load_paths
 from ..schema import Article, Chunk, IndexReport, IndexStats, Problem
 from ..settings import Settings
+from .plan import fold_near_copies, keep_copies, plan_update, with_copies
 from .sentences import SentenceVectors, quantize
 from .sparse import BM25Index
 from .store import FORMAT_VERSION, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
-from .plan import fold_near_copies, keep_copies, plan_update, with_copies
 from .sync import missing_copies_dropped, vanished
 from .vectors import build_store, full_text_search
 

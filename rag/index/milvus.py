@@ -22,16 +22,16 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from ..errors import IndexCorrupt, MissingDependency, RagError
 from ..schema import Chunk
-from .dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 from ..text import tokenize
+from .dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 from .sparse import K1, B
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class MilvusIndex:
         prefix: str,
         exact_below: int = 50_000,
         chunks: Sequence[Chunk] | None = None,
-    ) -> "MilvusIndex":
+    ) -> MilvusIndex:
         """A new collection of `vectors` (row i = chunk i); with `chunks`, also their texts, dates and BM25."""
         milvus = client(uri)
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
@@ -184,7 +184,7 @@ class MilvusIndex:
         (folder / self.FILE).write_text(json.dumps(record) + "\n")
 
     @classmethod
-    def load(cls, folder: Path) -> "MilvusIndex":
+    def load(cls, folder: Path) -> MilvusIndex:
         try:
             record = json.loads((folder / cls.FILE).read_text())
             index = cls(record["uri"], record["collection"], int(record["size"]), int(record["dimension"]),

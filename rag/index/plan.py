@@ -6,8 +6,8 @@ Pure functions over `Article`s; `Library.update` carries the plan out.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from ..schema import Article
 from .dedup import find_copies, fingerprint

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class BM25Index:
         self.size = size
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> "BM25Index":
+    def build(cls, texts: Sequence[str]) -> BM25Index:
         bm25s = _bm25s()
         retriever = bm25s.BM25(method="lucene", k1=K1, b=B)
         if texts:
@@ -62,7 +62,7 @@ class BM25Index:
             (folder / FOLDER).mkdir()
 
     @classmethod
-    def load(cls, folder: Path, size: int) -> "BM25Index":
+    def load(cls, folder: Path, size: int) -> BM25Index:
         if size == 0:
             return cls.build([])
         try:

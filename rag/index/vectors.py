@@ -11,8 +11,9 @@ fusion itself; the manifest's `bm25` says where a generation's BM25 lives.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -50,7 +51,17 @@ class VectorStore(Protocol):
     def save(self, folder: Path) -> None: ...
 
 
-STORES: dict[str, type] = {cls.NAME: cls for cls in (FaissIndex, MilvusIndex)}
+class StoreType(Protocol):
+    """A store class as the registry holds it: its name, and how a generation's store is opened and released."""
+
+    NAME: str
+
+    def load(self, folder: Path) -> VectorStore: ...
+
+    def discard(self, folder: Path) -> None: ...
+
+
+STORES: dict[str, StoreType] = {cls.NAME: cls for cls in (FaissIndex, MilvusIndex)}
 
 
 def build_store(
@@ -73,7 +84,7 @@ def full_text_search(store: VectorStore) -> MilvusBM25 | None:
     return MilvusBM25(store) if isinstance(store, MilvusIndex) and store.full_text else None
 
 
-def _store_class(kind: str, folder: Path) -> type:
+def _store_class(kind: str, folder: Path) -> StoreType:
     try:
         return STORES[kind]
     except KeyError:
@@ -84,7 +95,7 @@ def _store_class(kind: str, folder: Path) -> type:
 
 def load_store(kind: str, folder: Path) -> VectorStore:
     """The store a generation folder's manifest names."""
-    return _store_class(kind, folder).load(folder)  # type: ignore[no-any-return]
+    return _store_class(kind, folder).load(folder)
 
 
 def discard_store(kind: str, folder: Path) -> None:

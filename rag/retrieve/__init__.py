@@ -9,7 +9,7 @@ hybrid candidates are fused there.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

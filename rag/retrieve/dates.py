@@ -67,8 +67,8 @@ def question_dates(question: str, newest: str) -> Dates:
         return Dates(f"{match.group(1)}-01-01", f"{match.group(1)}-12-31", latest, match.group(0))
     match = _RELATIVE.search(question)
     if match and newest:
-        since, until = relative_range(match.group(1).lower(), dt.date.fromisoformat(newest))
-        return Dates(since.isoformat(), until.isoformat(), latest, match.group(0), strict=False)
+        start, end = relative_range(match.group(1).lower(), dt.date.fromisoformat(newest))
+        return Dates(start.isoformat(), end.isoformat(), latest, match.group(0), strict=False)
     return Dates(latest=latest)
 
 

@@ -4,7 +4,7 @@ with (the question with its pronoun resolved, the last question with it, it with
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..schema import Turn
 from ..text import strip_markers
