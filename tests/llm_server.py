@@ -69,6 +69,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._raw(["data: {not json}", ""])
         if mode == "empty":
             return self._raw(["data: [DONE]", ""])
+        if mode == "numbers":  # content that is not a string: a number, a list, null
+            events = [{"choices": [{"delta": {"content": c}}]} for c in (42, ["a", "b"], None, {"x": 1})]
+            return self._raw([f"data: {json.dumps(e)}\n" for e in events] + ["data: [DONE]", ""])
         reply = {
             "notfound": "NOT_FOUND",
             "gullible": gullible_reply(prompt),

@@ -9,7 +9,23 @@ packages bundle. What is asked of a model (answers, spans, refusals) lives in `r
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
+
+
+def delta_text(chunk: Any) -> str:
+    """The text of one streamed OpenAI-style chunk; "" when it has none or its content is not a string (a
+    server that sends a number or a list is not read as text).
+
+    >>> delta_text({"choices": [{"delta": {"content": "Hi"}}]}), delta_text({"choices": [{"delta": {"content": 5}}]})
+    ('Hi', '')
+    >>> delta_text({"choices": []}), delta_text(None), delta_text({"choices": [{"delta": None}]})
+    ('', '', '')
+    """
+    try:
+        content = (chunk["choices"][0].get("delta") or {}).get("content")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return ""
+    return content if isinstance(content, str) else ""
 
 
 class Generator(Protocol):

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 
 from ..errors import LLMUnavailable, RagError
+from . import delta_text
 
 
 class OpenAICompatible:
@@ -51,11 +52,13 @@ def _sse_deltas(lines: Iterator[str], where: str) -> Iterator[str]:
             break
         try:
             event = json.loads(payload)
-            delta = event["choices"][0].get("delta", {}).get("content") or ""
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+        except ValueError as e:
             raise LLMUnavailable(f"the language model at {where} sent a malformed stream") from e
-        got_any = True
+        if not isinstance(event, dict) or not isinstance(event.get("choices"), list) or not event["choices"]:
+            raise LLMUnavailable(f"the language model at {where} sent a malformed stream")
+        delta = delta_text(event)
         if delta:
+            got_any = True
             yield delta
-    if not got_any:
+    if not got_any:  # no text at all (content that is not a string is not text)
         raise LLMUnavailable(f"the language model at {where} sent no answer")

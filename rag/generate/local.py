@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LLMUnavailable, MissingDependency, RagError
+from . import delta_text
 
 log = logging.getLogger(__name__)
 # (package, file inside it): instruct GGUF models that PyPI wheels carry, best first.
@@ -184,7 +185,7 @@ class LlamaCpp:
         started = time.monotonic()
         for chunk in self._chunks(server, body):
             choice = chunk["choices"][0] if chunk.get("choices") else {}
-            text += (choice.get("delta") or {}).get("content") or ""
+            text += delta_text(chunk)
             if not first:
                 first = ((choice.get("logprobs") or {}).get("content") or [])[:1]
             if time.monotonic() - started > self.timeout_s:
@@ -195,10 +196,7 @@ class LlamaCpp:
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         body = {"messages": messages, "stream": True, "temperature": 0, "max_tokens": self.max_tokens}
         for chunk in self._chunks(self.load(), body):
-            try:
-                text = chunk["choices"][0].get("delta", {}).get("content") or ""
-            except (KeyError, IndexError, TypeError, AttributeError):
-                text = ""
+            text = delta_text(chunk)
             if text:
                 yield text
 
