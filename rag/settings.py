@@ -180,9 +180,13 @@ class Settings:
             raise RagError(
                 f"chunk_overlap={self.chunk_overlap} must be at least 0 and below chunk_tokens={self.chunk_tokens}"
             )
-        for name in ("top_k", "candidates", "answer_candidates", "rrf_k", "answer_sentences", "batch_size", "chunk_tokens"):
+        for name in ("top_k", "candidates", "answer_candidates", "rrf_k", "answer_sentences", "batch_size", "chunk_tokens",
+                     "max_question_chars"):
             if getattr(self, name) < 1:
-                raise RagError(f"{name}={getattr(self, name)} must be at least 1")
+                raise RagError(f"{name}={getattr(self, name)} must be at least 1; fix RAG_{name.upper()}")
+        for name in ("llm_timeout_s", "reader_timeout_s"):
+            if not 0 < getattr(self, name) <= 3600 or getattr(self, name) != getattr(self, name):  # NaN too
+                raise RagError(f"{name}={getattr(self, name)} must be above 0 and at most 3600 seconds; fix RAG_{name.upper()}")
         if self.llm_threads < 0 or self.llm_context_tokens < 0:
             raise RagError("llm_threads and llm_context_tokens must be 0 (automatic) or more")
         if self.reader_sentences < 1 or self.reader_threads < 0:

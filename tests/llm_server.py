@@ -69,6 +69,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._raw(["data: {not json}", ""])
         if mode == "empty":
             return self._raw(["data: [DONE]", ""])
+        if mode == "trickle":  # a token every 0.3 s, for ever: only an overall deadline stops it
+            return self._trickle()
         if mode == "numbers":  # content that is not a string: a number, a list, null
             events = [{"choices": [{"delta": {"content": c}}]} for c in (42, ["a", "b"], None, {"x": 1})]
             return self._raw([f"data: {json.dumps(e)}\n" for e in events] + ["data: [DONE]", ""])
@@ -90,6 +92,18 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
         self.wfile.write("\n".join(lines).encode())
+
+    def _trickle(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        try:
+            for _ in range(200):
+                self.wfile.write(f"data: {json.dumps({'choices': [{'delta': {'content': 'word '}}]})}\n\n".encode())
+                self.wfile.flush()
+                time.sleep(0.3)
+        except OSError:  # the client gave up: what the test wants
+            pass
 
     def _stream(self, pieces: list[str]):
         lines = [f"data: {json.dumps({'choices': [{'delta': {'content': p}}]})}\n" for p in pieces]

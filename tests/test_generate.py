@@ -59,7 +59,7 @@ def test_off_topic_question_is_refused_without_calling_the_model(bundled_index, 
 
 @pytest.mark.parametrize("mode, reason", [("http500", "HTTP 500"), ("ratelimit", "rate limited"), ("hang", "timed out"),
                                            ("garbage", "malformed"), ("empty", "no answer"),
-                                           ("numbers", "no answer")])
+                                           ("numbers", "no answer"), ("trickle", "took over")])
 def test_server_failures_fall_back_to_the_extractive_answer(bundled_index, llm, mode, reason):
     started = time.monotonic()
     answer = _rag(bundled_index, llm, mode).ask("what did China say was the crux?")

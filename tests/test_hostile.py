@@ -117,3 +117,12 @@ def test_a_rebuild_names_the_articles_it_drops(tmp_path, embedder, corpus_copy):
     assert run("index", "--index-dir", str(tmp_path / "cli"), str(corpus_copy), str(uploads)).returncode == 0
     out = run("index", "--rebuild", "--index-dir", str(tmp_path / "cli"), str(corpus_copy))
     assert out.returncode == 0 and "story.txt: dropped by the rebuild" in out.stderr and "1 removed" in out.stdout
+
+
+@pytest.mark.parametrize("name, raw", [("RAG_LLM_TIMEOUT_S", "-1"), ("RAG_LLM_TIMEOUT_S", "nan"),
+                                       ("RAG_READER_TIMEOUT_S", "0"), ("RAG_MAX_QUESTION_CHARS", "-5")])
+def test_nonsense_limits_are_one_line_errors_naming_the_variable(name, raw):
+    from rag.errors import RagError
+
+    with pytest.raises(RagError, match=f"fix {name}$"):
+        Settings.from_env({name: raw})

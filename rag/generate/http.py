@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 
 from ..errors import LLMUnavailable, RagError
@@ -15,7 +16,8 @@ from . import delta_text
 
 
 class OpenAICompatible:
-    """Streaming chat completions over HTTP (httpx), with a hard timeout on every read."""
+    """Streaming chat completions over HTTP (httpx): `timeout_s` bounds every read and the whole reply (a
+    server that trickles a token every half second is cut off at the deadline, not read for minutes)."""
 
     def __init__(self, base_url: str, model: str, timeout_s: float = 30.0, max_tokens: int = 400) -> None:
         if not base_url:
@@ -34,7 +36,11 @@ class OpenAICompatible:
                 if r.status_code != 200:
                     reason = "rate limited" if r.status_code == 429 else f"HTTP {r.status_code}"
                     raise LLMUnavailable(f"the language model at {self.base_url} answered {reason}")
-                yield from _sse_deltas(r.iter_lines(), self.base_url)
+                deadline = time.monotonic() + self.timeout_s
+                for delta in _sse_deltas(r.iter_lines(), self.base_url):
+                    yield delta
+                    if time.monotonic() > deadline:
+                        raise LLMUnavailable(f"the language model at {self.base_url} took over {self.timeout_s:.0f} s")
         except httpx.TimeoutException as e:
             raise LLMUnavailable(f"the language model at {self.base_url} timed out after {self.timeout_s:.0f} s") from e
         except httpx.HTTPError as e:
