@@ -56,7 +56,25 @@ def as_turns(history: History | None) -> tuple[Turn, ...]:
                 f"history item {n} is a {type(item).__name__}; give Turn objects, (question, answer) pairs "
                 'or {"role": ..., "content": ...} messages'
             )
-    return tuple(turns)
+    return tuple(_clean_turn(n, t) for n, t in enumerate(turns[-HISTORY_TURNS:]))
+
+
+HISTORY_TURNS = 20  # only the last exchanges resolve a follow-up
+HISTORY_CHARS = 4000  # per question or answer: a pasted megabyte is not read (the question has its own cap)
+
+
+def _clean_turn(n: int, turn: Turn) -> Turn:
+    """A turn as plain, printable text of bounded length; `BadQuestion` when it holds something else.
+
+    >>> _clean_turn(0, Turn("who?", "x" * 5000)).answer == "x" * 4000, _clean_turn(0, Turn("who?" + chr(0xD800))).question
+    (True, 'who?')
+    """
+    parts = []
+    for name, value in (("question", turn.question), ("answer", turn.answer)):
+        if not isinstance(value, str):
+            raise BadQuestion(f"history item {n}'s {name} is a {type(value).__name__}; give text")
+        parts.append(" ".join("".join(ch if ch.isprintable() else " " for ch in value[: HISTORY_CHARS * 2]).split())[:HISTORY_CHARS])
+    return Turn(parts[0], parts[1])
 
 
 def _message_text(content: Any) -> str:

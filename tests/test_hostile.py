@@ -126,3 +126,24 @@ def test_nonsense_limits_are_one_line_errors_naming_the_variable(name, raw):
 
     with pytest.raises(RagError, match=f"fix {name}$"):
         Settings.from_env({name: raw})
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"today": "0001-01-01"}, "not a date between 1000 and 9998"),
+    ({"today": __import__("datetime").time(1, 2)}, "is not a date"),
+    ({"history": [__import__("rag").Turn(None)]}, "history item 0's question is a NoneType"),
+])
+def test_odd_arguments_to_ask_are_one_line_errors(bundled_index, kwargs, message):
+    from rag.errors import RagError
+
+    with pytest.raises(RagError, match=message):
+        bundled_index.ask("What happened last month?", **kwargs)
+
+
+def test_history_is_cleaned_and_capped(bundled_index):
+    """A lone surrogate and a megabyte-long answer in the history are read as bounded, printable text."""
+    from rag import Turn
+
+    history = [Turn("What did Hua Chunying say?" + chr(0xD800), "She said the talks matter. " * 40_000)]
+    answer = bundled_index.ask("Who does she work for?", history)
+    assert len(answer.query) < 10_000 and chr(0xD800) not in answer.query

@@ -126,14 +126,20 @@ def check_date(name: str, value: object) -> str:
 
     >>> check_date("since", "23 Feb 2024")
     '2024-02-23'
+    >>> check_date("today", "0001-01-01")
+    Traceback (most recent call last):
+    rag.errors.RagError: today='0001-01-01' is not a date between 1000 and 9998; use YYYY-MM-DD, e.g. 2024-02-23
     """
     if value is None or value == "":
         return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()[:10]  # type: ignore[union-attr]
-    date = normalise_date(str(value)) if isinstance(value, str) else ""
+    if isinstance(value, dt.date):  # a datetime is a date too; a time is not
+        date = value.isoformat()[:10]
+    else:
+        date = normalise_date(value) if isinstance(value, str) else ""
     if not date:
         raise RagError(f"{name}={value!r} is not a date; use YYYY-MM-DD, e.g. 2024-02-23")
+    if not "1000" <= date[:4] <= "9998":  # "last month" of year 1 is before the calendar starts
+        raise RagError(f"{name}={value!r} is not a date between 1000 and 9998; use YYYY-MM-DD, e.g. 2024-02-23")
     return date
 
 
