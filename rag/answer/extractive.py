@@ -16,6 +16,7 @@ says so instead of citing something unrelated (both thresholds calibrated by `py
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,12 @@ from .base import REFUSAL, AnswerRequest, Draft, pieces
 from .refusal import asks_for, question_coverage, shows
 
 LEXICAL_WEIGHT = 0.25  # a full content-word match is worth a quarter of a perfect cosine
+# The reader's sentence order (`Extracted.ranked`): rare question words weigh more, and a better passage's
+# sentence comes first on a near tie. On 300 SQuAD development questions (after the benchmark's 1,000) the
+# gold answer was in the first 4 sentences for 0.887 of them, against 0.840 with the answer's own ranking
+# (weights 0.5-1.0 and steps 0.03-0.05 all gave 0.870-0.887; docs/reader.md).
+READ_WORD_WEIGHT = 0.5
+READ_PASSAGE_STEP = 0.03
 # Sentences are embedded in length-sorted batches of 8: one batch of all of them pads every sentence to
 # the longest (measured: 170 ms instead of 230 ms for the 26 sentences of a five-passage answer).
 SENTENCE_BATCH = 8
@@ -142,6 +149,30 @@ def top_scores(cosines: np.ndarray, overlaps: Sequence[float], limit: int) -> li
     """
     scores = cosines + LEXICAL_WEIGHT * np.asarray(overlaps, dtype=np.float64)
     return [int(i) for i in np.argsort(-scores, kind="stable")[:limit]]
+
+
+def weighted_overlaps(question_terms: set[str], sentence_terms: Sequence[set[str]]) -> list[float]:
+    """Each sentence's share of the question's words, each word weighted by its rarity among these sentences
+    (log(1 + n / (1 + sentences holding it))): the word only the answer's sentence repeats counts most.
+
+    >>> [round(x, 2) for x in weighted_overlaps({"crux", "china"}, [{"crux", "china"}, {"china"}, {"china"}])]
+    [1.0, 0.38, 0.38]
+    """
+    n = len(sentence_terms)
+    weight = {t: math.log(1 + n / (1 + sum(t in s for s in sentence_terms))) for t in question_terms}
+    total = sum(weight.values())
+    return [sum(weight[t] for t in question_terms & s) / total if total else 0.0 for s in sentence_terms]
+
+
+def reading_order(cosines: Sequence[float], weighted: Sequence[float], passages: Sequence[int], limit: int) -> list[int]:
+    """Indices of the `limit` sentences the reader should read first: cosine, plus `READ_WORD_WEIGHT` times
+    the rarity-weighted word overlap, less `READ_PASSAGE_STEP` per rank of the passage it comes from.
+
+    >>> reading_order([0.5, 0.5, 0.6], [1.0, 0.0, 0.0], [1, 0, 0], limit=2)
+    [0, 2]
+    """
+    scores = [c + READ_WORD_WEIGHT * w - READ_PASSAGE_STEP * p for c, w, p in zip(cosines, weighted, passages)]
+    return sorted(range(len(scores)), key=lambda i: -scores[i])[:limit]
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -319,7 +350,9 @@ def extract_answer(
     )
     sentences, terms, overlaps = [sentences[i] for i in keep], [terms[i] for i in keep], [overlaps[i] for i in keep]
     scores = [float(c) + LEXICAL_WEIGHT * o for c, o in zip(cosines, overlaps)]
-    ranked = tuple(sentences[i] for i in sorted(range(len(scores)), key=lambda i: -scores[i])[:RANKED])
+    weighted = weighted_overlaps(query_terms, terms)
+    order = reading_order([float(c) for c in cosines], weighted, [s.hit_index for s in sentences], RANKED)
+    ranked = tuple(sentences[i] for i in order)
     refused = Extracted(REFUSAL, (), True, confidence, coverage, ranked)
     if confidence < settings.refuse_below:
         return dataclasses.replace(refused, gate="similarity")
