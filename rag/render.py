@@ -62,6 +62,7 @@ def highlight_passage_html(c: Citation) -> str:
     >>> c = Citation(1, "d", "t", "a", "One.\\n\\nTwo <b>.\\n\\nThree.", 0, 22, 0.1, highlights=((6, 14),))
     >>> highlight_passage_html(c)
     'One.<br><br><mark>Two &lt;b&gt;.</mark><br><br>Three.'
+    >>> import dataclasses
     >>> highlight_passage_html(dataclasses.replace(c, text="x" * 2000 + c.text, start=0, end=2022, highlights=((2006, 2014),)))
     '… <mark>Two &lt;b&gt;.</mark> …'
     """
