@@ -11,10 +11,12 @@ import dataclasses
 import gzip
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from . import metrics as m
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_QA = ROOT / "eval" / "data" / "bundled_qa.jsonl"
@@ -40,6 +42,21 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """How the benchmark runs a dataset, declared by its loader (`eval/suite.py` never asks for a name)."""
+
+    depth: int = 100  # documents retrieved per question (recall@k and nDCG are read from them)
+    extractive_modes: tuple[str, ...] = ("hybrid",)  # retrieval modes the extractive answer is measured under
+    answer_all: bool = False  # answer every question, not `--answer-limit` of them per split
+    published: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # figures printed beside ours
+    baselines: Callable[[Dataset], dict[str, Any]] | None = None  # published predictions, scored by our metrics
+    # Which answered rows had no answer to find (default: the question's own flag, an empty `answers`).
+    unanswerable: Callable[[Dataset, list[dict]], list[bool]] | None = None
+    # More runs, reported as retrieval modes: (dataset, the open RAG, progress) -> {run name: entry}.
+    extra_runs: Callable[[Dataset, Any, Any], dict[str, dict[str, Any]]] | None = None
+
+
+@dataclass(frozen=True)
 class Dataset:
     name: str
     questions: tuple[Question, ...]
@@ -47,6 +64,7 @@ class Dataset:
     corpus_dir: Path | None = None
     kind: str = "qa"  # "qa" (answers) or "retrieval" (documents only)
     extra: dict[str, Any] = field(default_factory=dict)
+    plan: Plan = Plan()
 
 
 def _require(path: Path, name: str) -> Path:
@@ -75,7 +93,9 @@ def bundled(_: Path) -> Dataset:
                 history=tuple(q for q, _ in row.get("history", [])),
             )
         )
-    return Dataset("bundled", tuple(questions), corpus_dir=ROOT / "data" / "articles")
+    # Every question, and the extractive answer under each retrieval mode: the set is small.
+    plan = Plan(extractive_modes=("dense", "bm25", "hybrid"), answer_all=True)
+    return Dataset("bundled", tuple(questions), corpus_dir=ROOT / "data" / "articles", plan=plan)
 
 
 def heldout_refusal(root: Path) -> Dataset:
@@ -106,7 +126,21 @@ def scifact(root: Path) -> Dataset:
         {"url": f"scifact:{d['_id']}", "title": d["title"], "text": d["text"]}
         for d in _jsonl(base / "beir-derived" / "corpus.jsonl.gz")
     )
-    return Dataset("scifact", questions, records, kind="retrieval")
+    plan = Plan(depth=300, published=SCIFACT_PUBLISHED, extra_runs=_whole_document_dense)
+    return Dataset("scifact", questions, records, kind="retrieval", plan=plan)
+
+
+SCIFACT_PUBLISHED = {
+    "BM25 (BEIR paper, Elasticsearch)": {"ndcg@10": 0.665},
+    "BM25 (bm25s / Pyserini, reported)": {"ndcg@10": 0.679},
+    "all-MiniLM-L6-v2 (sentence-transformers / MTEB)": {"ndcg@10": 0.645},
+}
+
+
+def _whole_document_dense(dataset: Dataset, rag: Any, progress: Any) -> dict[str, dict[str, Any]]:
+    from .suite import whole_document_dense  # the run lives with the suite's other runs
+
+    return {"dense, whole document (BEIR protocol)": whole_document_dense(dataset, rag, progress)}
 
 
 def squad(root: Path) -> Dataset:
@@ -120,7 +154,18 @@ def squad(root: Path) -> Dataset:
             for qa in paragraph["qas"]:
                 answers = tuple(a["text"] for a in qa["answers"])
                 questions.append(Question(id=qa["id"], question=qa["question"], answers=answers, gold_docs=frozenset([url])))
-    return Dataset("squad", tuple(questions), tuple(records), extra={"reference_dir": base / "reference-predictions"})
+    return Dataset("squad", tuple(questions), tuple(records), extra={"reference_dir": base / "reference-predictions"},
+                   plan=Plan(baselines=squad_baselines))
+
+
+def squad_baselines(dataset: Dataset) -> dict[str, Any]:
+    """The reference predictions shipped with SQuAD dev, scored by our metric code."""
+    golds = {q.id: q.answers for q in dataset.questions}
+    out = {}
+    for path in sorted(Path(dataset.extra["reference_dir"]).glob("*.json")):
+        preds = json.loads(path.read_text())
+        out[path.stem] = {k: round(v, 3) for k, v in m.squad_scores(preds, golds).items()}
+    return out
 
 
 def realtimeqa(root: Path) -> Dataset:
@@ -157,7 +202,46 @@ def realtimeqa(root: Path) -> Dataset:
         tuple(questions),
         tuple(records.values()),
         extra={"base": base, "weeks": weeks, "search_urls": retrieved},
+        plan=Plan(baselines=realtimeqa_baselines, unanswerable=realtimeqa_unanswerable),
     )
+
+
+def realtimeqa_unanswerable(dataset: Dataset, rows: list[dict]) -> list[bool]:
+    """A RealTimeQA question is unanswerable when none of its own searched articles contains the gold answer."""
+    urls = dataset.extra["search_urls"]
+    texts = {r["url"]: r["text"] for r in dataset.records}
+    answers = {q.id: q.answers for q in dataset.questions}
+    return [not any(m.contains_answer(texts.get(u, ""), answers[r["id"]]) for u in urls.get(r["id"], ())) for r in rows]
+
+
+def realtimeqa_baselines(dataset: Dataset) -> dict[str, Any]:
+    """The dataset's published predictions (GPT-3 with search and the rest) on our questions, by split."""
+    base = Path(dataset.extra["base"]) / "baseline_results" / "2023"
+    wanted = {q.id: q for q in dataset.questions}
+    choices = {}
+    for week in dataset.extra["weeks"]:
+        for row in _jsonl(Path(dataset.extra["base"]) / "past" / "2023" / f"{week}_qa.jsonl"):
+            choices[row["question_id"]] = row["choices"]
+    scores: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for path in sorted(base.glob("*_qa_*.jsonl")):
+        setting = path.stem.split("_qa_", 1)[1]
+        if setting.startswith("nota"):
+            continue
+        for row in _jsonl(path):
+            q = wanted.get(row["question_id"])
+            if q is None:
+                continue
+            pred = row["prediction"]
+            text = choices[q.id][int(pred[0])] if isinstance(pred, list) and pred and pred[0].isdigit() else str(pred)
+            bucket = scores.setdefault(setting, {}).setdefault(q.split, [])
+            bucket.append((m.best_over(m.exact_match, text, q.answers), m.best_over(m.token_f1, text, q.answers)))
+    return {
+        setting: {
+            split: {"exact_match": round(m.mean(e for e, _ in v), 4), "f1": round(m.mean(f for _, f in v), 4), "n": len(v)}
+            for split, v in sorted(by_split.items())
+        }
+        for setting, by_split in sorted(scores.items())
+    }
 
 
 def near_duplicates(root: Path) -> Dataset:
@@ -226,7 +310,14 @@ def multihop(root: Path) -> Dataset:
         answers = () if not gold or answer.lower().startswith("insufficient") else (answer,)
         questions.append(Question(id=q["id"], question=q["question"], answers=answers, gold_docs=gold,
                                   split=q["question_type"].removesuffix("_query")))
-    return Dataset("multihop-rag", tuple(questions), tuple(articles.values()))
+    return Dataset("multihop-rag", tuple(questions), tuple(articles.values()), plan=Plan(published=MULTIHOP_PUBLISHED))
+
+
+MULTIHOP_PUBLISHED = {
+    # Tang & Yang (COLM 2024), retrieval on the full corpus (609 articles) and all 2,556 queries. Not the same
+    # setting as ours (a 500-query sample over the cited facts only): shown side by side, not compared.
+    "best reported (voyage-02 + bge-reranker-large), Hits@10 on the full corpus": {"recall@10": 0.747},
+}
 
 
 LOADERS = {

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from rag import Settings
 
 from . import metrics as m
-from .datasets import Dataset, _jsonl
+from .datasets import Dataset
 from .dedup import evaluate_near_duplicates
 from .overview import evaluate_overviews
 from .runner import (
@@ -25,18 +24,6 @@ from .runner import (
     summarise,
 )
 
-PUBLISHED = {
-    "multihop-rag": {
-        # Tang & Yang (COLM 2024), retrieval on the full corpus (609 articles) and all 2,556 queries. Not the same
-        # setting as ours (a 500-query sample over the cited facts only): shown side by side, not compared.
-        "best reported (voyage-02 + bge-reranker-large), Hits@10 on the full corpus": {"recall@10": 0.747},
-    },
-    "scifact": {
-        "BM25 (BEIR paper, Elasticsearch)": {"ndcg@10": 0.665},
-        "BM25 (bm25s / Pyserini, reported)": {"ndcg@10": 0.679},
-        "all-MiniLM-L6-v2 (sentence-transformers / MTEB)": {"ndcg@10": 0.645},
-    }
-}
 RETRIEVAL_KEYS = [f"recall@{k}" for k in RECALL_KS] + ["ndcg@10", "mrr@10"]
 ANSWER_RECALL_KEYS = [f"answer_recall@{k}" for k in RECALL_KS]
 ANSWER_KEYS = ["contains_gold", "exact_match", "f1", "cites_gold", "any_citation_gold", "llm_used", "unsupported"]
@@ -57,9 +44,9 @@ def evaluate(dataset: Dataset, settings: Settings, config: RunConfig, progress: 
         "modes": {},
         "per_question": [],
     }
-    depth = 300 if dataset.name == "scifact" else 100
+    plan = dataset.plan
     for mode in MODES:
-        rows, lat = run_retrieval(dataset, rag, mode, depth, progress)
+        rows, lat = run_retrieval(dataset, rag, mode, plan.depth, progress)
         entry: dict[str, Any] = {"retrieval_latency": latency(lat)}
         for split in sorted({r["split"] for r in rows}):
             part = [r for r in rows if r["split"] == split]
@@ -67,7 +54,7 @@ def evaluate(dataset: Dataset, settings: Settings, config: RunConfig, progress: 
         result["modes"][mode] = entry
         result["per_question"] += rows
     if dataset.kind == "qa":
-        runs = [(mode, "extractive") for mode in (MODES if dataset.name == "bundled" else ("hybrid",))]
+        runs = [(mode, "extractive") for mode in plan.extractive_modes]
         runs += [("hybrid", f"reader:{name}") for name in config.readers]
         runs += [("hybrid", "llm")] if config.llm else []
         questions = _answer_sample(dataset, config)
@@ -84,10 +71,10 @@ def evaluate(dataset: Dataset, settings: Settings, config: RunConfig, progress: 
                 unanswerable = _unanswerable_flags(dataset, part)
                 entry[f"refusal[{split}]"] = m.refusal_scores([r["refused"] for r in part], unanswerable)
             result["per_question"] += rows
-    if dataset.name == "scifact":
-        result["modes"]["dense, whole document (BEIR protocol)"] = whole_document_dense(dataset, rag, progress)
-    result["published"] = PUBLISHED.get(dataset.name, {})
-    result["baselines"] = baselines(dataset)
+    if plan.extra_runs:
+        result["modes"] |= plan.extra_runs(dataset, rag, progress)
+    result["published"] = {name: dict(scores) for name, scores in plan.published.items()}
+    result["baselines"] = plan.baselines(dataset) if plan.baselines else {}
     return result
 
 
@@ -129,7 +116,7 @@ def llm_label(settings: Settings) -> str:
 
 
 def _answer_sample(dataset: Dataset, config: RunConfig):  # type: ignore[no-untyped-def]
-    if dataset.name == "bundled":
+    if dataset.plan.answer_all:
         return dataset.questions
     by_split: dict[str, list] = {}
     for q in dataset.questions:
@@ -139,54 +126,7 @@ def _answer_sample(dataset: Dataset, config: RunConfig):  # type: ignore[no-unty
 
 
 def _unanswerable_flags(dataset: Dataset, rows: list[dict]) -> list[bool]:
-    """Bundled: questions written to be unanswerable. RealTimeQA: none of the question's own searched
-    articles contains the gold answer. SQuAD: every question is answerable."""
-    if dataset.name != "realtimeqa":
-        return [r["unanswerable"] for r in rows]
-    urls = dataset.extra["search_urls"]
-    texts = {r["url"]: r["text"] for r in dataset.records}
-    answers = {q.id: q.answers for q in dataset.questions}
-    return [not any(m.contains_answer(texts.get(u, ""), answers[r["id"]]) for u in urls.get(r["id"], ())) for r in rows]
-
-
-def baselines(dataset: Dataset) -> dict[str, Any]:
-    """Published predictions scored by the same metric code."""
-    if dataset.name == "squad":
-        golds = {q.id: q.answers for q in dataset.questions}
-        out = {}
-        for path in sorted(Path(dataset.extra["reference_dir"]).glob("*.json")):
-            preds = json.loads(path.read_text())
-            out[path.stem] = {k: round(v, 3) for k, v in m.squad_scores(preds, golds).items()}
-        return out
-    if dataset.name == "realtimeqa":
-        return realtimeqa_baselines(dataset)
-    return {}
-
-
-def realtimeqa_baselines(dataset: Dataset) -> dict[str, Any]:
-    base = Path(dataset.extra["base"]) / "baseline_results" / "2023"
-    wanted = {q.id: q for q in dataset.questions}
-    choices = {}
-    for week in dataset.extra["weeks"]:
-        for row in _jsonl(Path(dataset.extra["base"]) / "past" / "2023" / f"{week}_qa.jsonl"):
-            choices[row["question_id"]] = row["choices"]
-    scores: dict[str, dict[str, list[float]]] = {}
-    for path in sorted(base.glob("*_qa_*.jsonl")):
-        setting = path.stem.split("_qa_", 1)[1]
-        if setting.startswith("nota"):
-            continue
-        for row in _jsonl(path):
-            q = wanted.get(row["question_id"])
-            if q is None:
-                continue
-            pred = row["prediction"]
-            text = choices[q.id][int(pred[0])] if isinstance(pred, list) and pred and pred[0].isdigit() else str(pred)
-            bucket = scores.setdefault(setting, {}).setdefault(q.split, [])
-            bucket.append((m.best_over(m.exact_match, text, q.answers), m.best_over(m.token_f1, text, q.answers)))  # type: ignore[arg-type]
-    return {
-        setting: {
-            split: {"exact_match": round(m.mean(e for e, _ in v), 4), "f1": round(m.mean(f for _, f in v), 4), "n": len(v)}
-            for split, v in sorted(by_split.items())
-        }
-        for setting, by_split in sorted(scores.items())
-    }
+    """Which rows had no answer to find: the dataset's own rule, else the question's flag (no gold answers)."""
+    if dataset.plan.unanswerable:
+        return dataset.plan.unanswerable(dataset, rows)
+    return [r["unanswerable"] for r in rows]

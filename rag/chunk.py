@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from .errors import MissingDependency
 from .schema import Article, Chunk
+from .text import require
 
 Span = tuple[int, int]
 CountTokens = Callable[[str], int]
@@ -29,11 +30,7 @@ _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*\s+")
 
 @lru_cache(maxsize=1)
 def _segmenter():  # type: ignore[no-untyped-def]
-    try:
-        import pysbd
-    except ImportError as e:  # pragma: no cover
-        raise MissingDependency("sentence splitting needs pysbd: pip install pysbd") from e
-    return pysbd.Segmenter(language="en", clean=False)
+    return require("pysbd", "pip install -r requirements.txt").Segmenter(language="en", clean=False)
 
 
 @lru_cache(maxsize=4)
@@ -218,6 +215,8 @@ def _pack(text: str, units: list[Span], budget: int, overlap: int, count: CountT
         elif j - i > 1:  # too many word pieces for the model: repack these sentences smaller
             smaller = max(1, budget * 3 // 4)
             spans.extend(_pack(text, units[i:j], smaller, min(overlap, smaller // 2), count, fits))
+        elif span[1] - span[0] < 2:  # a character that never fits (the title alone is too long): kept as is
+            spans.append(span)
         else:  # one unit that alone is too long for the model: halve it by characters
             mid = (span[0] + span[1]) // 2
             halves = [(span[0], mid), (mid, span[1])]

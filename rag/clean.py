@@ -286,6 +286,22 @@ def make_doc_id(key: str, name: str) -> str:
     return f"{slug}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
 
 
+MAX_TITLE_CHARS = 200  # a headline, not a paragraph: every chunk is embedded under it (MiniLM reads 256 pieces)
+
+
+def cap_title(title: str) -> str:
+    """The title cut at a word boundary to at most `MAX_TITLE_CHARS` characters, "…" marking a cut.
+
+    >>> cap_title("Short one"), len(cap_title("word " * 100)) <= MAX_TITLE_CHARS
+    ('Short one', True)
+    """
+    title = " ".join(title.split())
+    if len(title) <= MAX_TITLE_CHARS:
+        return title
+    cut = title[: MAX_TITLE_CHARS - 1].rsplit(" ", 1)[0] or title[: MAX_TITLE_CHARS - 1]
+    return cut + "…"
+
+
 def clean_document(doc: Document) -> Article:
     """`Document` → `Article`; raises `BadDocument` when no article text is left."""
     url, date, raw = doc.url, normalise_date(doc.date), doc.raw
@@ -307,7 +323,7 @@ def clean_document(doc: Document) -> Article:
     name = Path(doc.source).stem if not doc.url else (page.title or doc.url)
     return Article(
         doc_id=make_doc_id(doc.key, name),
-        title=page.title or Path(doc.source).stem,
+        title=cap_title(page.title or Path(doc.source).stem),
         text=page.text,
         source=doc.source,
         url=url,

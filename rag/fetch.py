@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .schema import Document, Markup
+from .schema import Document, Markup, Problem
 
 FETCH_TIMEOUT_S = 30.0
 USER_AGENT = "news-qa/0.1 (+local question answering over news articles)"
@@ -58,8 +58,9 @@ def markup_of_text(text: str) -> Markup:
     return "html" if _TAGS.search(text[:5000]) else "text"
 
 
-def feed_documents(text: str, key: str, source: str) -> list[Document]:
-    """One document per feed entry; `FetchProblem` when the text is no feed or has no usable entry."""
+def feed_documents(text: str, key: str, source: str, problems: list[Problem] | None = None) -> list[Document]:
+    """One document per feed entry; `FetchProblem` when the text is no feed or has no usable entry. An entry
+    without text is named in `problems` (when given)."""
     import feedparser
 
     parsed = feedparser.parse(text)
@@ -71,6 +72,8 @@ def feed_documents(text: str, key: str, source: str) -> list[Document]:
     for i, entry in enumerate(parsed.entries):
         body = _entry_text(entry)
         if not body.strip():
+            if problems is not None:
+                problems.append(Problem(f"{source} (entry {i})", "feed entry has no text"))
             continue
         link = str(entry.get("link", ""))
         documents.append(

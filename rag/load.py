@@ -68,12 +68,23 @@ def _walk(paths: Iterable[str | Path], problems: list[Problem]) -> Iterator[Path
         path = Path(given)
         if path.is_dir():
             for root, dirs, files in os.walk(path, followlinks=False):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(dirs):
+                    if name.startswith("."):
+                        problems.append(Problem(str(Path(root) / name), "hidden folder (its name starts with '.'), not read"))
+                    elif (Path(root) / name).is_symlink():
+                        problems.append(Problem(str(Path(root) / name), "a link to a folder, not followed; index its target"))
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (Path(root) / d).is_symlink())
                 for name in sorted(files):
-                    if name.startswith(".") or name.lower().endswith(META_SUFFIX):
-                        continue
                     file = Path(root) / name
-                    if file.suffix.lower() in SUPPORTED_SUFFIXES:
+                    if name.lower().endswith(META_SUFFIX):
+                        continue  # read with the file it describes
+                    if name.startswith("."):
+                        if file.suffix.lower() in SUPPORTED_SUFFIXES:
+                            problems.append(Problem(str(file), "hidden file (its name starts with '.'); rename it to index it"))
+                        continue  # .DS_Store and the like
+                    if file.is_symlink() and not file.exists():
+                        problems.append(Problem(str(file), "a broken link or a link loop"))
+                    elif file.suffix.lower() in SUPPORTED_SUFFIXES:
                         yield file
                     else:
                         problems.append(Problem(str(file), f"unsupported file type '{file.suffix}'"))
@@ -104,7 +115,7 @@ def load_file(path: Path, max_bytes: int, problems: list[Problem]) -> list[Docum
         return _records_to_documents(_parse_records(text, suffix, str(path), problems), key, str(path), problems)
     if suffix in FEED_SUFFIXES:
         try:
-            return feed_documents(text, key, str(path))
+            return feed_documents(text, key, str(path), problems)
         except FetchProblem as e:
             raise _Skip(str(e)) from e
     meta = sidecar(Path(key), problems)
@@ -197,6 +208,7 @@ def read_text(path: Path, max_bytes: int) -> str:
 
 def _read_jsonl_records(path: Path, source: str, max_bytes: int, problems: list[Problem]) -> list[tuple[str, Any]]:
     records: list[tuple[str, Any]] = []
+    known = len(problems)  # the batch's problems so far: this file's own come after them
     try:
         with open_regular(path) as f:
             head = f.read(8192)
@@ -218,7 +230,7 @@ def _read_jsonl_records(path: Path, source: str, max_bytes: int, problems: list[
                     problems.append(Problem(where, "invalid JSON on this line"))
     except OSError as e:
         raise _Skip(f"cannot read file ({e.strerror or e})") from e
-    if not records and not problems:
+    if not records and len(problems) == known:
         raise _Skip("empty file")
     return records
 
@@ -230,6 +242,8 @@ def _parse_records(text: str, suffix: str, source: str, problems: list[Problem])
     except (ValueError, RecursionError) as e:
         raise _Skip(f"invalid JSON ({str(e).splitlines()[0][:80]})") from e
     if isinstance(value, list):
+        if not value:
+            raise _Skip("no records (the file holds an empty JSON list)")
         return [(f"record {i}", v) for i, v in enumerate(value)]
     return [("record 0", value)]
 

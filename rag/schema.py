@@ -17,6 +17,20 @@ class _Record:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
 
+def encodable(text: str) -> str:
+    """`text` as valid Unicode: a lone surrogate (a file name that is not UTF-8, a JSON "\\ud800") is written
+    out as its escape, so it can be hashed, stored and shown.
+
+    >>> encodable("caf" + chr(0xDCE9) + ".txt"), encodable("fine")
+    ('caf\\\\udce9.txt', 'fine')
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 @dataclass(frozen=True)
 class Document(_Record):
     """A raw text or HTML page as loaded, before cleaning. `key` identifies it across re-indexing."""
@@ -30,6 +44,12 @@ class Document(_Record):
     url: str = ""
     date: str = ""
     publisher: str = ""
+
+    def __post_init__(self) -> None:  # the load boundary: everything after it is valid Unicode
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str):
+                object.__setattr__(self, f.name, encodable(value))
 
 
 @dataclass(frozen=True)

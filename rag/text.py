@@ -18,7 +18,6 @@ from .errors import MissingDependency
 
 STOPWORDS = "en"
 STEMMER = "english"
-MARKER = re.compile(r"\[(\d+)\]")  # an inline citation, [n]
 MARKER = re.compile(r"\[(\d+)\]")  # a citation marker, [n]; group 1: n
 _MARKER_SPACE = re.compile(r"\s*\[\d+\]")
 

@@ -147,3 +147,48 @@ def test_history_is_cleaned_and_capped(bundled_index):
     history = [Turn("What did Hua Chunying say?" + chr(0xD800), "She said the talks matter. " * 40_000)]
     answer = bundled_index.ask("Who does she work for?", history)
     assert len(answer.query) < 10_000 and chr(0xD800) not in answer.query
+
+
+def _hostile_folder(root):
+    """A folder of entries that each once stopped a batch or vanished without a word, and two good articles."""
+    root.mkdir()
+    (root / "good.txt").write_text(STORY)
+    (root / "sub").mkdir()
+    (root / "sub" / "inner.txt").write_text("Bridge opens\n\nThe mayor opened the new bridge on Tuesday, officials said.\n")
+    os.symlink(root / "loop1", root / "loop2")
+    os.symlink(root / "loop2", root / "loop1")
+    os.symlink(root / "sub", root / "folder-link")
+    with open(os.path.join(os.fsencode(root), b"caf\xe9.txt"), "wb") as f:  # a name that is not UTF-8
+        f.write(b"Cafe opens\n\nA cafe opened on Monday in Paris and served coffee to many guests.\n")
+    (root / "surrogate.json").write_text(json.dumps({"title": "Bad \ud800 title", "url": "https://x.example/\ud800",
+                                                     "text": "A thing happened on Friday. It was big news in town."}))
+    (root / "long-title.json").write_text(json.dumps({"title": " ".join(f"word{i}" for i in range(300)),
+                                                      "text": "The council met on Monday. It voted to build a school."}))
+    (root / "heading.md").write_text("# " + "x " * 125_000 + "\n\nThe heading above is long. This body is short.\n")
+    (root / "empty-list.json").write_text("[]")
+    (root / "empty.jsonl").write_text("")
+    (root / "..dots.txt").write_text(STORY)
+    (root / "feed.rss").write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        "<item><title>Empty</title><link>https://feed.example/empty</link></item>"
+        "<item><title>Full</title><link>https://feed.example/full</link>"
+        "<description>The port reopened on Sunday after the storm, officials said.</description></item>"
+        "</channel></rss>")
+
+
+def test_one_bad_entry_never_stops_a_folder_and_every_skip_is_named(tmp_path, embedder):
+    """Each entry is indexed or named with a reason: a link loop, a non-UTF-8 file name, a lone surrogate in a
+    JSON title and url, a 300-word title, a 250 KB Markdown heading, an empty JSON list, an empty .jsonl in a
+    batch, a dot-file, a link to a folder and a feed entry without text."""
+    _hostile_folder(tmp_path / "news")
+    rag = RAG(Settings(index_dir=tmp_path / "index"), embedder=embedder)
+    report = rag.index([tmp_path / "news"])
+    named = {os.path.basename(p.source.split(" (")[0]): p.reason for p in report.problems}
+    assert set(named) >= {"loop1", "loop2", "folder-link", "empty-list.json", "empty.jsonl", "..dots.txt", "feed.rss"}, named
+    assert "link loop" in named["loop1"] and "link to a folder" in named["folder-link"]
+    assert "hidden" in named["..dots.txt"] and "empty JSON list" in named["empty-list.json"]
+    assert named["feed.rss"] == "feed entry has no text"
+    titles = sorted(a.title[:12] for a in rag.library.data().articles)
+    assert len(titles) == 7, titles  # good, inner, café, surrogate, long title, heading, the feed's full entry
+    assert all(len(a.title) <= 200 for a in rag.library.data().articles)
+    assert rag.ask("What did the cafe in Paris serve?").citations

@@ -7,8 +7,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..errors import MissingDependency, ModelUnavailable
+from ..errors import ModelUnavailable
 from ..settings import DEFAULT_MODEL
+from ..text import require
 from . import SpanVectors, offline_hub, pool_spans, resolve_model_path
 
 
@@ -62,10 +63,7 @@ class SentenceTransformerEmbedder:
 @lru_cache(maxsize=4)
 def load_model(name: str):  # type: ignore[no-untyped-def]
     offline_hub()
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as e:  # pragma: no cover
-        raise MissingDependency("embedding needs sentence-transformers: pip install -r requirements.txt") from e
+    SentenceTransformer = require("sentence_transformers", "pip install -r requirements.txt").SentenceTransformer
     path = resolve_model_path(name)
     try:
         return SentenceTransformer(path)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LLMUnavailable, MissingDependency, RagError
+from ..text import require
 from . import delta_text
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,7 @@ def model_path(configured: str) -> Path:
 
 @lru_cache(maxsize=2)
 def _server(path: str, threads: int, context: int):  # type: ignore[no-untyped-def]
-    try:
-        import xllamacpp
-    except ImportError as e:
-        raise MissingDependency(f"the local language model needs xllamacpp; run `{INSTALL}`") from e
+    xllamacpp = require("xllamacpp", INSTALL)
     params = xllamacpp.CommonParams()
     params.model.path = path
     params.n_ctx = context

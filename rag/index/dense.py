@@ -15,15 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexCorrupt, MissingDependency
+from ..errors import IndexCorrupt
+from ..text import require
 
 
 def _faiss():  # type: ignore[no-untyped-def]
-    try:
-        import faiss
-    except ImportError as e:  # pragma: no cover
-        raise MissingDependency("the dense index needs faiss: pip install faiss-cpu") from e
-    return faiss
+    return require("faiss", "pip install -r requirements.txt")
 
 
 # IVF: k-means splits the vectors into 4·√n lists; a question scans the IVF_PROBE lists nearest to it.

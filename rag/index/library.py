@@ -129,7 +129,8 @@ class Library:
             try:
                 articles.append(clean_document(doc))
             except BadDocument as e:
-                problems.append(Problem(doc.source, str(e).split(": ", 1)[-1]))
+                where = doc.source if doc.origin in ("", doc.source) else f"{doc.source} (in {doc.origin})"
+                problems.append(Problem(where, str(e).split(": ", 1)[-1]))
         with writer_lock(self.settings.index_dir, self.settings.lock_wait_s):
             live = self._readable(for_rebuild=rebuild)
             existing = None if rebuild else live

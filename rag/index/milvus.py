@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexCorrupt, MissingDependency, RagError
+from ..errors import IndexCorrupt, RagError
 from ..schema import Chunk
-from ..text import tokenize
+from ..text import require, tokenize
 from .dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 from .sparse import K1, B
 
@@ -46,10 +46,7 @@ def client(uri: str):  # type: ignore[no-untyped-def]
     # gRPC's C core prints keepalive notices ("GOAWAY ... too_many_pings") to stderr on long runs unless told
     # otherwise before it starts; a setting the user made wins.
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-    try:
-        from pymilvus import MilvusClient
-    except ImportError as e:
-        raise MissingDependency("vector_store='milvus' needs pymilvus and milvus-lite: pip install -r requirements.txt") from e
+    MilvusClient = require("pymilvus", "pip install -r requirements.txt").MilvusClient
     logging.getLogger("pymilvus").setLevel(logging.ERROR)
     # Milvus Lite's in-process gRPC server logs a traceback for a timestamp call it does not implement
     # (the client then falls back to its own clock): noise, not an error.
