@@ -75,6 +75,38 @@ SCROLL_TO_MARK = """() => { setTimeout(() => {
   const m = document.querySelector('#article mark'); if (m) m.scrollIntoView({block: 'center'}); }, 50); }"""
 
 
+MAX_API_K = 50  # passages one /ask call may ask for
+
+
+def api_k(k: object) -> int:
+    """`k` of an /ask call as a whole number of passages, 1-50; `RagError` for anything else.
+
+    >>> api_k("7"), api_k(3.0)
+    (7, 3)
+    >>> api_k("abc")
+    Traceback (most recent call last):
+    rag.errors.RagError: k='abc' is not a whole number of passages; give 1 to 50
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, float, str)):
+        raise RagError(f"k={k!r} is not a whole number of passages; give 1 to 50")
+    try:
+        number = float(k)
+    except ValueError:
+        raise RagError(f"k={k!r} is not a whole number of passages; give 1 to 50") from None
+    if not number.is_integer() or not 1 <= number <= MAX_API_K:
+        raise RagError(f"k={k!r} is not a whole number of passages; give 1 to 50")
+    return int(number)
+
+
+def api_text(name: str, value: object) -> str:
+    """A text argument of an /ask call, stripped; "" for none; `RagError` when it is not text."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RagError(f"{name}={value!r} must be text")
+    return value.strip()
+
+
 class ChatApp:
     def __init__(self, settings: Settings) -> None:
         self.base = settings
@@ -151,8 +183,9 @@ class ChatApp:
         `history`: the earlier exchanges ([question, answer] pairs or chat messages); `since` / `until`:
         publication dates (YYYY-MM-DD, inclusive), empty for any."""
         try:
-            dates = {"since": (since or "").strip() or None, "until": (until or "").strip() or None}
-            return self.rag.ask(question, history or (), top_k=int(k), retrieval=mode, **dates).to_dict()
+            dates = {"since": api_text("since", since) or None, "until": api_text("until", until) or None}
+            top_k, how = api_k(k), api_text("mode", mode) or "hybrid"
+            return self.rag.ask(question, history or (), top_k=top_k, retrieval=how, **dates).to_dict()
         except RagError as e:
             return {"error": str(e)}
 

@@ -126,6 +126,23 @@ def test_api_returns_the_structured_answer(server):
     assert dated["since"] == "2024-01-01" and {c["date"] for c in dated["citations"]} <= {"2024-02-23"}
 
 
+def test_bad_api_values_get_a_one_line_error_not_an_exception(server):
+    """`k`, the mode, the dates and the history as a program might send them wrong: each call returns
+    {"error": ...} naming what was wrong (none raises in the client, which would mean a server traceback)."""
+    from gradio_client import Client
+
+    url, _ = server
+    client = Client(url, verbose=False)
+    ask = "what did China say was the crux?"
+    cases = [((ask, "abc"), "k='abc'"), ((ask, None), "k=None"), ((ask, [5]), "k=[5]"), ((ask, "nan"), "k='nan'"),
+             ((ask, 0), "k=0"), ((ask, 10**9), "k=1000000000"), ((ask, 5, 7), "mode=7"),
+             ((ask, 5, "hybrid", "not a list"), "history item 0"), ((ask, 5, "hybrid", [], 5), "since=5"),
+             ((ask, 5, "hybrid", [], "soon"), "since='soon'"), ((None,), "question must be text")]
+    for args, expected in cases:
+        result = client.predict(*args, api_name="/ask")
+        assert expected in result.get("error", ""), (args, result)
+
+
 def test_readme_api_example_runs_against_the_app(server):
     """The README's `/ask` client example, as written, against the running app (only the address differs)."""
     import contextlib
