@@ -23,6 +23,10 @@ class IndexLocked(RagError):
     """Another process is writing the index."""
 
 
+class IndexUnwritable(RagError):
+    """The index folder could not be written (full disk, file-size limit, read-only, no permission)."""
+
+
 class BadDocument(RagError):
     """A file or record could not be turned into an article."""
 

@@ -192,3 +192,28 @@ def test_one_bad_entry_never_stops_a_folder_and_every_skip_is_named(tmp_path, em
     assert len(titles) == 7, titles  # good, inner, café, surrogate, long title, heading, the feed's full entry
     assert all(len(a.title) <= 200 for a in rag.library.data().articles)
     assert rag.ask("What did the cafe in Paris serve?").citations
+
+
+def test_a_write_the_disk_refuses_is_one_line_and_leaves_the_index(tmp_path, embedder, corpus_copy):
+    """A file-size limit stands in for a full disk (EFBIG and ENOSPC take the same path): the CLI says what
+    happened and what to do in one line, exit 1, and the index answers as before."""
+    import resource
+    import subprocess
+    import sys
+
+    index = tmp_path / "index"
+    rag = RAG(Settings(index_dir=index), embedder=embedder)
+    rag.index([corpus_copy])
+    before = rag.ask("what did China say was the crux?").text
+    (tmp_path / "more.txt").write_text("Port reopens\n\n" + "The port reopened on Sunday after the storm. " * 200)
+
+    def small_files() -> None:  # in the child only
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    out = subprocess.run([sys.executable, "-m", "rag", "index", str(tmp_path / "more.txt")], capture_output=True,
+                         text=True, env={**os.environ, "RAG_INDEX_DIR": str(index)}, preexec_fn=small_files, timeout=300)
+    assert out.returncode == 1, out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith(f"error: could not write the index at {index}: a file grew past")
+    assert "Traceback" not in out.stderr and "the index is unchanged" in out.stderr
+    again = RAG(Settings(index_dir=index), embedder=embedder)
+    assert again.stats().articles == 2 and again.ask("what did China say was the crux?").text == before

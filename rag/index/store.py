@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import json
 import os
@@ -36,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
+from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, IndexUnwritable
 from ..schema import Article, Chunk
 from .milvus import MilvusBM25, MilvusIndex
 from .sentences import SentenceVectors
@@ -191,7 +192,35 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
+_WRITE_FAILURES = {
+    errno.ENOSPC: ("the disk is full", "free some space"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space"),
+    errno.EFBIG: ("a file grew past the file-size limit", "raise the limit (ulimit -f)"),
+    errno.EROFS: ("the folder is on a read-only file system", "give --index-dir (RAG_INDEX_DIR) a writable folder"),
+    errno.EACCES: ("there is no permission to write there", "give --index-dir (RAG_INDEX_DIR) a writable folder"),
+    errno.EPERM: ("there is no permission to write there", "give --index-dir (RAG_INDEX_DIR) a writable folder"),
+}
+
+
+def write_failure(folder: Path, error: OSError) -> IndexUnwritable:
+    """What a failed write means and what to do, in one line; the index it was writing is unchanged.
+
+    >>> str(write_failure(Path("idx"), OSError(errno.ENOSPC, "No space left on device")))
+    'could not write the index at idx: the disk is full; free some space, then run it again (the index is unchanged)'
+    """
+    what, fix = _WRITE_FAILURES.get(error.errno or 0, (error.strerror or str(error), "fix that"))
+    return IndexUnwritable(f"could not write the index at {folder}: {what}; {fix}, then run it again (the index is unchanged)")
+
+
 def write_index(folder: Path, data: IndexData) -> None:
+    """Write a new generation and switch CURRENT to it (`IndexUnwritable` when the disk refuses)."""
+    try:
+        _write_index(folder, data)
+    except OSError as e:
+        raise write_failure(folder, e) from e
+
+
+def _write_index(folder: Path, data: IndexData) -> None:
     """Write a new generation and switch CURRENT to it. Call while holding `writer_lock`. Kept afterwards: the
     new generation and the one CURRENT named before (readers may have it open); every other one goes, such
     as a generation a killed writer renamed into place but never pointed CURRENT at."""
@@ -288,8 +317,12 @@ def _fsync_dir(folder: Path) -> None:
 @contextlib.contextmanager
 def writer_lock(folder: Path, wait_s: float = 0.0) -> Iterator[None]:
     """One writer at a time; a second one gets `IndexLocked` (after waiting up to `wait_s`)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / LOCK).open("a+") as f:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = (folder / LOCK).open("a+")
+    except OSError as e:
+        raise write_failure(folder, e) from e
+    with lock as f:
         deadline = time.monotonic() + wait_s
         while True:
             try:
