@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -35,9 +36,16 @@ def test_killed_writer_always_leaves_a_loadable_index(tmp_path):
             [sys.executable, "-m", "tests.crash_child", str(tmp_path / "index"), str(corpus)],
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )
+        watchdog = threading.Timer(120, child.kill)  # a hung child fails the test instead of hanging it
+        watchdog.start()
         assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 1.5))
+        # Kill only after a write has finished, at a random point of the next one (its length measured on
+        # this machine, so a slow machine moves the kill, not the outcome).
+        wrote, _, seconds = child.stdout.readline().strip().partition(" ")[2].partition(" ")
+        assert wrote.isdigit(), "the child never finished a write"
+        time.sleep(rng.uniform(0.0, 1.1) * float(seconds))
         child.send_signal(signal.SIGKILL)
+        watchdog.cancel()
         child.wait(timeout=30)
         reader = RAG(settings_, embedder=HashEmbedder())
         data = reader.data()  # never raises: the last good generation is always there
