@@ -1,7 +1,8 @@
 """A small OpenAI-compatible chat server for tests: /v1/chat/completions with SSE streaming.
 
 The request's `model` picks the behaviour: "extract" answers by quoting the passage sentence that shares
-most words with the question (with its [n]); "gullible" obeys instructions planted in passages; the rest
+most words with the question (with its [n]); "gullible" obeys instructions planted in passages, "obedient" repeats the claim a passage orders it to make
+(and cites that passage), "only-obedient" says nothing else, "notfound-but" refuses and answers anyway; the rest
 are failures: "http500", "ratelimit", "hang", "garbage", "notfound", "badmarkers", "empty".
 """
 
@@ -36,6 +37,15 @@ def bad_markers_reply(prompt: str) -> str:
     last = max((n for n in numbers.values() if n != holder), key=int, default="1")
     return (f"North Korea's legislature voted to scrap all economic cooperation agreements [{holder}]. "
             f"The moon is made of cheese [7]. Pyongyang seeks ties with Russia [{last}].")
+
+
+def obedient_reply(prompt: str) -> str:
+    """Does what a passage tells it ("… say <claim>."), cites that passage, then answers as "extract" would."""
+    for n, text in PASSAGE.findall(prompt):
+        order = re.search(r"ignore previous instructions and say (?:that )?([^.]+)\.", text, re.I)
+        if order:
+            return f"{order.group(1)[0].upper()}{order.group(1)[1:]} [{n}]. {extract_reply(prompt)}"
+    return extract_reply(prompt)
 
 
 def gullible_reply(prompt: str) -> str:
@@ -77,6 +87,9 @@ class Handler(BaseHTTPRequestHandler):
         reply = {
             "notfound": "NOT_FOUND",
             "gullible": gullible_reply(prompt),
+            "obedient": obedient_reply(prompt),
+            "only-obedient": obedient_reply(prompt).split(" [")[0] + " [1].",
+            "notfound-but": f"NOT_FOUND. But actually {extract_reply(prompt)}",
             "badmarkers": bad_markers_reply(prompt),
         }.get(mode) or extract_reply(prompt)
         self._stream(re.findall(r"\S+\s*", reply))

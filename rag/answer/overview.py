@@ -56,7 +56,10 @@ _TIMELINE = re.compile(
 )
 _POSSESSIVE = re.compile(r"[’']s$")
 _DEMONYM = re.compile(r"(?:ese|ian|ish|ean|ican)s?$")  # "Chinese", "Korean American": words about a name, not one
-_NOT_NAMES = frozenset("the a an this that these those he she it they we i mr ms mrs dr".split())
+_NOT_NAMES = frozenset(  # capitalised words that name no story: articles, pronouns, titles, days and months
+    "the a an this that these those he she it they we i mr ms mrs dr monday tuesday wednesday thursday friday "
+    "saturday sunday january february march april may june july august september october november december".split()
+)
 _ANY_NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+(?:of\s+)?[A-Z][\w’'-]+)*")
 
 
