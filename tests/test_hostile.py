@@ -192,6 +192,15 @@ def test_one_bad_entry_never_stops_a_folder_and_every_skip_is_named(tmp_path, em
     assert len(titles) == 7, titles  # good, inner, café, surrogate, long title, heading, the feed's full entry
     assert all(len(a.title) <= 200 for a in rag.library.data().articles)
     assert rag.ask("What did the cafe in Paris serve?").citations
+    # every entry of the folder is accounted for: indexed (an article names it as its origin) or named
+    entries = {os.path.join(root, n) for root, dirs, files in os.walk(tmp_path / "news") for n in dirs + files}
+    entries -= {str(tmp_path / "news" / "sub")}  # a real folder: its files are the entries
+    origins = {a.origin or a.source for a in rag.library.data().articles}
+    problems = {p.source.split(" (")[0] for p in report.problems}
+    silent = {e for e in entries if not any(e.encode("utf-8", "backslashreplace").decode() in o for o in origins | problems)}
+    assert silent == set(), silent
+    print(f"\nhostile folder: {len(entries)} entries, {len(origins)} indexed from, {len(problems)} named, "
+          f"{len(silent)} dropped silently")
 
 
 def test_a_write_the_disk_refuses_is_one_line_and_leaves_the_index(tmp_path, embedder, corpus_copy):
