@@ -11,7 +11,7 @@ Importing this package is cheap: torch, sentence-transformers, FAISS and bm25s l
 from .answer.factory import reader_installed
 from .embed import backend_label, pools_spans
 from .errors import RagError
-from .index.library import Library
+from .ingest.library import Library
 from .load import SUPPORTED_SUFFIXES
 from .pipeline import QA, RAG, as_turns, ask, make_answerer, open_rag
 from .render import (

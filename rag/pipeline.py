@@ -21,8 +21,8 @@ from .answer.reader import ReaderModel
 from .embed import Embedder
 from .errors import BadQuestion, IndexNotFound, RagError
 from .generate import Generator
-from .index.library import Library, Progress
 from .index.store import IndexData
+from .ingest.library import Library, Progress
 from .retrieve import preferred, resolve_dates, retrieve, without_phrase
 from .retrieve.dates import Dates, check_date, date_phrase, question_dates
 from .schema import Answer, Article, Hit, IndexReport, IndexStats, Turn

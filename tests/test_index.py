@@ -12,8 +12,8 @@ from rag import RAG, Settings, Turn
 from rag.chunk import chunk_sentences
 from rag.errors import DocumentNotFound, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
 from rag.index.dense import HNSW_EF_SEARCH, IVF_PROBE, FaissIndex, ivf_lists
-from rag.index.plan import plan_update
 from rag.index.store import live_generation, writer_lock
+from rag.ingest.plan import plan_update
 from rag.schema import Article
 
 from .conftest import CRUX_ARTICLE, as_written_before_sentence_vectors, write_dated_articles

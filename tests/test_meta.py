@@ -10,7 +10,8 @@ from .conftest import ROOT
 
 LEAVES = {"schema", "settings", "errors", "text"}
 # Flow order; a module may import leaves and modules earlier in this list.
-STAGES = ["fetch", "load", "clean", "chunk", "embed", "index", "retrieve", "generate", "answer", "render", "pipeline", "cli"]
+STAGES = ["fetch", "load", "clean", "chunk", "embed", "index", "ingest", "retrieve", "generate", "answer", "render", "pipeline",
+          "cli"]
 
 
 def _stage(module: str) -> str:

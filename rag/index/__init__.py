@@ -1,1 +1,2 @@
-"""Stage 5, index: the dense (FAISS) and sparse (BM25) indexes and their on-disk store."""
+"""Stage 5, index: the on-disk format and the stores (FAISS or Milvus vectors, bm25s BM25, sentence vectors). The
+lifecycle that writes it (load → clean → chunk → embed, then publish) is `rag/ingest/`."""

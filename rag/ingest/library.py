@@ -21,15 +21,15 @@ from ..chunk import chunk_article, embed_spans, token_counter
 from ..clean import clean_document
 from ..embed import Embedder, embed_all_with_spans, load_embedder, pools_spans
 from ..errors import BadDocument, DocumentNotFound, IndexCorrupt, IndexMismatch, IndexNotFound, RagError
+from ..index.sentences import SentenceVectors, quantize
+from ..index.sparse import BM25Index
+from ..index.store import FORMAT_VERSION, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
+from ..index.vectors import build_store, full_text_search
 from ..load import load_paths
 from ..schema import Article, Chunk, IndexReport, IndexStats, Problem
 from ..settings import Settings
 from .plan import fold_near_copies, keep_copies, plan_update, with_copies
-from .sentences import SentenceVectors, quantize
-from .sparse import BM25Index
-from .store import FORMAT_VERSION, IndexData, Manifest, live_generation, read_index, write_index, writer_lock
 from .sync import missing_copies_dropped, vanished
-from .vectors import build_store, full_text_search
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
