@@ -75,7 +75,7 @@ class MilvusIndex:
 
     def __init__(self, uri: str, collection: str, size: int, dimension: int, full_text: bool = False) -> None:
         self.uri, self.collection, self.size, self.dimension = uri, collection, size, dimension
-        self.full_text = full_text  # the collection holds chunk texts and BM25 (False: written before they moved)
+        self.keeps_texts = full_text  # the collection holds chunk texts and BM25 (False: written before they moved)
 
     @classmethod
     def build(
@@ -139,6 +139,10 @@ class MilvusIndex:
             np.array([h["row"] for h in found], dtype=np.int64),
         )
 
+    def full_text(self) -> MilvusBM25 | None:
+        """The collection's BM25 side (the `FullTextStore` seam); None when it was written before it kept texts."""
+        return MilvusBM25(self) if self.keeps_texts else None
+
     def hybrid(
         self, vectors: np.ndarray, queries: Sequence[str], n: int, k: int, since: str = "", until: str = ""
     ) -> list[tuple[int, float]]:
@@ -177,7 +181,7 @@ class MilvusIndex:
 
     def save(self, folder: Path) -> None:
         record = {"uri": self.uri, "collection": self.collection, "size": self.size, "dimension": self.dimension,
-                  "full_text": self.full_text}
+                  "full_text": self.keeps_texts}
         (folder / self.FILE).write_text(json.dumps(record) + "\n")
 
     @classmethod
@@ -216,6 +220,9 @@ class MilvusBM25:
 
     def search(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
         return self.index.search_bm25(query, n)
+
+    def save(self, folder: Path) -> None:
+        """Nothing to write: BM25 lives in the collection, which the store's own file points at."""
 
 
 def date_filter(since: str, until: str) -> str:

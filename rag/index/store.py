@@ -39,10 +39,9 @@ import numpy as np
 
 from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, IndexUnwritable
 from ..schema import Article, Chunk
-from .milvus import MilvusBM25, MilvusIndex
 from .sentences import SentenceVectors
 from .sparse import BM25Index
-from .vectors import VectorStore, discard_store, full_text_search, load_store
+from .vectors import STORES, SparseSearch, VectorStore, discard_store, full_text_search, load_store
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
@@ -79,7 +78,7 @@ class IndexData:
     articles: tuple[Article, ...]
     chunks: tuple[Chunk, ...]
     dense: VectorStore
-    sparse: BM25Index | MilvusBM25
+    sparse: SparseSearch
     sentences: SentenceVectors | None = None  # None: answers embed the candidate sentences instead
 
     @property
@@ -158,7 +157,7 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
     return IndexData(manifest, articles, chunks, dense, _sparse(manifest, gen, dense, folder), sentences)
 
 
-def _sparse(manifest: Manifest, gen: Path, dense: VectorStore, folder: Path) -> BM25Index | MilvusBM25:
+def _sparse(manifest: Manifest, gen: Path, dense: VectorStore, folder: Path) -> SparseSearch:
     if manifest.bm25 == BM25Index.NAME:
         return BM25Index.load(gen, manifest.chunks)
     in_store = full_text_search(dense)
@@ -180,7 +179,7 @@ def _read_manifest(gen: Path, folder: Path) -> Manifest:
         raw = json.loads((gen / "manifest.json").read_text())
         raw["file_sizes"] = tuple(tuple(x) for x in raw.get("file_sizes", ()))
         if "vector_store" not in raw:  # written before the store was recorded: only Milvus left a pointer file
-            raw["vector_store"] = "milvus" if (gen / MilvusIndex.FILE).exists() else "faiss"
+            raw["vector_store"] = "milvus" if (gen / STORES["milvus"].FILE).exists() else "faiss"
         return Manifest(**raw)
     except (OSError, ValueError, TypeError) as e:
         raise IndexCorrupt(f"{gen / 'manifest.json'} is unreadable ({type(e).__name__}); {rebuild_hint(folder)}") from e
@@ -236,8 +235,7 @@ def _write_index(folder: Path, data: IndexData) -> None:
              | ({"sentences": list(c.sentences)} if c.sentences else {}) for c in data.chunks),
         )
         data.dense.save(tmp)
-        if isinstance(data.sparse, BM25Index):
-            data.sparse.save(tmp)
+        data.sparse.save(tmp)
         files = ["articles.jsonl", "chunks.jsonl", data.dense.FILE]
         if data.sentences is not None:
             data.sentences.save(tmp)

@@ -21,7 +21,7 @@ from ..errors import IndexCorrupt
 from ..schema import Chunk
 from ..settings import VECTOR_STORES, Settings
 from .dense import FaissIndex
-from .milvus import MilvusBM25, MilvusIndex
+from .milvus import MilvusIndex
 
 
 @runtime_checkable
@@ -51,10 +51,41 @@ class VectorStore(Protocol):
     def save(self, folder: Path) -> None: ...
 
 
+class SparseSearch(Protocol):
+    """BM25 over the chunks: bm25s files (`sparse.BM25Index`) or a store's own full-text search."""
+
+    NAME: str  # where BM25 lives, as the manifest records it
+    size: int
+
+    def search(self, query: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, row ids) of the `n` best rows for one query text, best first."""
+        ...
+
+    def save(self, folder: Path) -> None:
+        """Write what the generation folder keeps of it (nothing, when it lives in the vector store)."""
+        ...
+
+
+@runtime_checkable
+class FullTextStore(Protocol):
+    """A vector store that also keeps the chunk texts, so it runs BM25 and the hybrid fusion itself."""
+
+    def full_text(self) -> SparseSearch | None:
+        """Its BM25 side; None when the store was written before it kept texts."""
+        ...
+
+    def hybrid(
+        self, vectors: np.ndarray, queries: Sequence[str], n: int, k: int, since: str = "", until: str = ""
+    ) -> list[tuple[int, float]]:
+        """Dense and BM25 candidates fused by reciprocal rank fusion in the store: (row, score), best first."""
+        ...
+
+
 class StoreType(Protocol):
     """A store class as the registry holds it: its name, and how a generation's store is opened and released."""
 
     NAME: str
+    FILE: str
 
     def load(self, folder: Path) -> VectorStore: ...
 
@@ -79,9 +110,14 @@ def build_store(
     raise IndexCorrupt(f"unknown vector store {kind!r}; this version knows {', '.join(VECTOR_STORES)}")
 
 
-def full_text_search(store: VectorStore) -> MilvusBM25 | None:
+def full_text_search(store: VectorStore) -> SparseSearch | None:
     """The store's own BM25, when it keeps the chunk texts (Milvus written since BM25 moved there)."""
-    return MilvusBM25(store) if isinstance(store, MilvusIndex) and store.full_text else None
+    return store.full_text() if isinstance(store, FullTextStore) else None
+
+
+def in_store_hybrid(store: VectorStore) -> FullTextStore | None:
+    """The store itself as a hybrid searcher, when it runs BM25 and the fusion (else None: fuse here)."""
+    return store if isinstance(store, FullTextStore) and store.full_text() is not None else None
 
 
 def _store_class(kind: str, folder: Path) -> StoreType:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import RagError
 from ..index.store import IndexData
+from ..index.vectors import in_store_hybrid
 from ..schema import Hit
 from ..settings import Settings
 from .dates import (
@@ -62,9 +63,10 @@ def retrieve(
         raise RagError(f"retrieval={settings.retrieval!r} needs an embedding model; use retrieval='bm25' without one")
     dense_best: dict[int, tuple[int, float]] = {}
     bm25_best: dict[int, tuple[int, float]] = {}
-    if settings.retrieval == "hybrid" and data.fuses_in_store:
+    in_store = in_store_hybrid(data.dense) if settings.retrieval == "hybrid" and data.fuses_in_store else None
+    if in_store is not None and vectors is not None:
         since, until = (dates.since, dates.until) if dates.strict else ("", "")
-        fused = data.dense.hybrid(vectors, queries, settings.candidates, settings.rrf_k, since, until)  # type: ignore[attr-defined]
+        fused = in_store.hybrid(vectors, queries, settings.candidates, settings.rrf_k, since, until)
     else:
         fused = rrf_fuse(_rankings(data, vectors, queries, settings, dates, dense_best, bm25_best), settings.rrf_k)
     hits = []
