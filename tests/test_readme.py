@@ -60,3 +60,18 @@ def test_cli_examples_run_as_written(fresh, argv):
     out = subprocess.run([sys.executable, *argv[1:]], cwd=home, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip() and "Traceback" not in out.stderr
+
+
+def test_architecture_examples_run_as_written(fresh):
+    """docs/architecture.md's examples of adding a component (an answerer, an eval dataset) run as written."""
+    home, env = fresh
+    blocks = [code for lang, code in re.findall(r"```(\w*)\n(.*?)```", (ROOT / "docs" / "architecture.md").read_text(), re.S)
+              if lang == "python"]
+    assert len(blocks) >= 2
+    printed = []
+    for code in blocks:
+        out = subprocess.run([sys.executable, "-c", code], cwd=home, env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        printed.append(out.stdout)
+    assert printed[0].startswith("first-sentence ") and "[1]" in printed[0]
+    assert printed[1].startswith("1.0 ")  # the crux question's answer holds its gold words; banana bread refused
