@@ -1,7 +1,11 @@
-"""The CLI as a user runs it: real subprocesses, JSON output, one-line errors, --help everywhere."""
+"""The CLI as a user runs it: JSON output, one-line errors, --help everywhere. Commands run in this process
+(`rag.cli.main`, with the environment and working folder set as a shell would), so the model loads once; what
+only a process shows (a closed pipe, exit codes of a real interpreter, log lines) runs as a subprocess."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -14,9 +18,28 @@ from rag.cli import COMMANDS
 from .conftest import ROOT
 
 
-def run(*args, env_extra=None, cwd=ROOT):
-    env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+def run(*args, env_extra=None, cwd=ROOT, process=False):
+    """`python -m rag ARGS` with `env_extra` added to the environment: its exit code, stdout and stderr."""
+    if process:
+        env = {**os.environ, **(env_extra or {})}
+        return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    from rag import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update({k: str(v) for k, v in (env_extra or {}).items()})
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main([str(a) for a in args])
+            except SystemExit as e:  # argparse: --help, a bad option
+                code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def test_index_ask_json_stats_remove(tmp_path, corpus_copy):

@@ -87,7 +87,7 @@ def test_script_addresses_never_become_links(tmp_path, embedder):
 def test_html_extraction_notes_stay_out_of_the_cli(tmp_path, noise):
     (tmp_path / "empty.html").write_text("<html><body><nav>menu</nav></body></html>")
     (tmp_path / "story.txt").write_text(STORY)
-    out = run("index", "--index-dir", str(tmp_path / "index"), str(tmp_path))
+    out = run("index", "--index-dir", str(tmp_path / "index"), str(tmp_path), process=True)  # log lines: a process
     assert out.returncode == 0 and noise not in out.stderr and "empty.html" in out.stderr  # named once, by us
 
 
