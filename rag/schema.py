@@ -107,6 +107,8 @@ class Hit(_Record):
     dense_score: float | None = None
     bm25_score: float | None = None
     row: int = -1  # the chunk's line in chunks.jsonl (its vector's id); -1 when not from an index
+    # (retriever, rank, score) for each retriever that found it: the fields above for dense and BM25, and any other
+    ranks: tuple[tuple[str, int, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,11 @@ def test_editable_install_lets_scripts_outside_the_repo_import_rag(tmp_path):
     out = subprocess.run([str(venv / "bin" / "news-qa"), "ask", "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert out.returncode == 0 and "question" in out.stdout
     assert not list(ROOT.glob("*.egg-info"))  # the install leaves nothing in the checkout
+
+
+def test_retrieval_modes_are_spelled_once_per_layer():
+    """The settings' choices and the retrievers' modes name the same modes, and every mode's retrievers exist."""
+    from rag.retrieve.retrievers import MODES, RETRIEVERS
+    from rag.settings import RETRIEVAL_MODES
+
+    assert set(MODES) == set(RETRIEVAL_MODES) and all(set(names) <= set(RETRIEVERS) for names in MODES.values())

@@ -29,6 +29,7 @@ from .dates import (
     without_phrase,
 )
 from .followups import is_follow_up, resolve_reference, search_queries
+from .retrievers import MODES, RETRIEVERS, Retriever
 
 __all__ = [
     "Dates", "check_date", "date_mask", "is_follow_up", "preferred", "question_dates", "relative_range",
@@ -59,19 +60,19 @@ def retrieve(
     mode: only chunks published within strict `dates`; with dates read from the question, those in range rank
     higher; with `dates.latest`, newer chunks rank higher. Where BM25 lives in the vector store (Milvus), hybrid
     candidates are fused there, in one `hybrid_search`."""
-    if settings.retrieval in ("hybrid", "dense") and vectors is None:
+    retrievers = [RETRIEVERS[name] for name in MODES[settings.retrieval]]
+    if vectors is None and any(r.needs_vectors for r in retrievers):
         raise RagError(f"retrieval={settings.retrieval!r} needs an embedding model; use retrieval='bm25' without one")
-    dense_best: dict[int, tuple[int, float]] = {}
-    bm25_best: dict[int, tuple[int, float]] = {}
+    best: dict[str, dict[int, tuple[int, float]]] = {r.name: {} for r in retrievers}  # row -> (rank, score)
     in_store = in_store_hybrid(data.dense) if settings.retrieval == "hybrid" and data.fuses_in_store else None
     if in_store is not None and vectors is not None:
         since, until = (dates.since, dates.until) if dates.strict else ("", "")
         fused = in_store.hybrid(vectors, queries, settings.candidates, settings.rrf_k, since, until)
     else:
-        fused = rrf_fuse(_rankings(data, vectors, queries, settings, dates, dense_best, bm25_best), settings.rrf_k)
+        fused = rrf_fuse(_rankings(data, vectors, queries, settings, dates, retrievers, best), settings.rrf_k)
     hits = []
     for row, score in _with_dates(fused, data, dates, settings.rrf_k)[: settings.top_k]:
-        d, b = dense_best.get(row), bm25_best.get(row)
+        d, b = best.get("dense", {}).get(row), best.get("bm25", {}).get(row)
         hits.append(
             Hit(
                 chunk=data.chunks[row],
@@ -81,6 +82,7 @@ def retrieve(
                 dense_score=d[1] if d else None,
                 bm25_score=b[1] if b else None,
                 row=row,
+                ranks=tuple((name, *found[row]) for name, found in best.items() if row in found),
             )
         )
     return tuple(hits)
@@ -92,22 +94,18 @@ def _rankings(
     queries: Sequence[str],
     settings: Settings,
     dates: Dates,
-    dense_best: dict[int, tuple[int, float]],
-    bm25_best: dict[int, tuple[int, float]],
+    retrievers: Sequence[Retriever],
+    best: dict[str, dict[int, tuple[int, float]]],
 ) -> list[list[int]]:
     """Each retriever's ranked rows per query (dense per vector, BM25 per query text), strict dates applied;
-    each row's best (rank, score) per side is noted in `dense_best` / `bm25_best` for the hits."""
+    each row's best (rank, score) per retriever is noted in `best[name]` for the hits."""
     allowed = date_mask(data.chunk_dates, dates) if dates.bounded and dates.strict else None
     n = settings.candidates if allowed is None else max(settings.candidates, FILTER_FETCH)
     rankings: list[list[int]] = []
-    if settings.retrieval in ("hybrid", "dense"):
-        for vector in vectors if vectors is not None else ():
-            scores, ids = _within(*data.dense.search(vector, n), allowed, settings.candidates)
-            rankings.append(_note(ids, scores, dense_best))
-    if settings.retrieval in ("hybrid", "bm25"):
-        for query in queries:
-            scores, ids = _within(*data.sparse.search(query, n), allowed, settings.candidates)
-            rankings.append(_note(ids, scores, bm25_best))
+    for retriever in retrievers:
+        for scores, ids in retriever.search(data, vectors, queries, n):
+            scores, ids = _within(scores, ids, allowed, settings.candidates)
+            rankings.append(_note(ids, scores, best[retriever.name]))
     return rankings
 
 
