@@ -158,16 +158,15 @@ TARGETS = [
 
 
 def target_lines(report: dict[str, Any]) -> list[str]:
-    """One line per target whose dataset ran: met or not met, with the measured value."""
+    """One line per target and run that measured it (each reader model its own line): met or not met."""
     out = []
     for dataset, run, section, key, op, goal, label in TARGETS:
         modes = report["datasets"].get(dataset, {}).get("modes", {})
-        values = [entry[section][key] for name, entry in modes.items() if run in name and key in entry.get(section, {})]
-        if not values:
-            continue
-        value = values[0]
-        met = value >= goal if op == ">=" else value <= goal
-        out.append(f"- {'met' if met else 'NOT met'}: {label} — measured {_fmt(float(value))}")
+        runs = [(name, entry[section][key]) for name, entry in modes.items() if run in name and key in entry.get(section, {})]
+        for name, value in runs:
+            met = value >= goal if op == ">=" else value <= goal
+            which = f" ({name})" if len(runs) > 1 else ""
+            out.append(f"- {'met' if met else 'NOT met'}: {label} — measured {_fmt(float(value))}{which}")
     return out
 
 
