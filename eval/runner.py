@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -39,13 +40,13 @@ def subset(dataset: Dataset, limit: int | None) -> Dataset:
         groups.setdefault((q.split, bool(q.answers or q.gold_docs), bool(q.history)), []).append(q)
     questions = tuple(q for qs in groups.values() for q in qs[:limit])
     if not dataset.records:
-        return Dataset(dataset.name, questions, (), dataset.corpus_dir, dataset.kind, dataset.extra)
+        return dataclasses.replace(dataset, questions=questions)
     wanted = {d for q in questions for d in q.gold_docs}
     for q in questions:
         wanted.update(dataset.extra.get("search_urls", {}).get(q.id, ()))
     distractors = [r for r in dataset.records if r["url"] not in wanted][: 10 * limit]
     records = tuple(r for r in dataset.records if r["url"] in wanted) + tuple(distractors)
-    return Dataset(dataset.name, questions, records, None, dataset.kind, dataset.extra)
+    return dataclasses.replace(dataset, questions=questions, records=records, corpus_dir=None)  # its plan stays
 
 
 def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple[RAG, float]:
