@@ -87,14 +87,15 @@ def api_k(k: object) -> int:
     Traceback (most recent call last):
     rag.errors.RagError: k='abc' is not a whole number of passages; give 1 to 50
     """
+    bad = RagError(f"k={k!r} is not a whole number of passages; give 1 to {MAX_API_K}")
     if isinstance(k, bool) or not isinstance(k, (int, float, str)):
-        raise RagError(f"k={k!r} is not a whole number of passages; give 1 to 50")
+        raise bad
     try:
         number = float(k)
     except ValueError:
-        raise RagError(f"k={k!r} is not a whole number of passages; give 1 to 50") from None
+        raise bad from None
     if not number.is_integer() or not 1 <= number <= MAX_API_K:
-        raise RagError(f"k={k!r} is not a whole number of passages; give 1 to 50")
+        raise bad
     return int(number)
 
 

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from .errors import BadDocument
 from .schema import Article, Document
@@ -173,9 +174,8 @@ def extract_html(html: str) -> tuple[CleanPage, str, str]:
         import trafilatura
     except ImportError as e:  # pragma: no cover - dependency is in requirements.txt
         raise BadDocument("HTML support needs trafilatura: pip install trafilatura lxml_html_clean") from e
-    extracted = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True)
-    if isinstance(extracted, dict):  # trafilatura's as_dict=True shape; not asked for, but typed so
-        raise BadDocument("trafilatura returned a dict; upgrade trafilatura (requirements.txt pins it)")
+    # A Document (a dict only with as_dict=True, which is not asked for).
+    extracted = cast(Any, trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True))
     if extracted is None or not (extracted.text or "").strip():
         return CleanPage("", ""), "", ""
     page = clean_page(extracted.text or "", known_title=extracted.title or "")

@@ -73,7 +73,7 @@ def _clean_turn(n: int, turn: Turn) -> Turn:
     for name, value in (("question", turn.question), ("answer", turn.answer)):
         if not isinstance(value, str):
             raise BadQuestion(f"history item {n}'s {name} is a {type(value).__name__}; give text")
-        parts.append(" ".join("".join(ch if ch.isprintable() else " " for ch in value[: HISTORY_CHARS * 2]).split())[:HISTORY_CHARS])
+        parts.append(printable(value[: HISTORY_CHARS * 2])[:HISTORY_CHARS])
     return Turn(parts[0], parts[1])
 
 
@@ -87,6 +87,15 @@ def _message_text(content: Any) -> str:
     return ""
 
 
+def printable(text: str) -> str:
+    """`text` on one line: control characters and lone surrogates become spaces, runs of space one.
+
+    >>> printable(" what\\tnow?\\x1b ")
+    'what now?'
+    """
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def check_question(question: object, limit: int) -> tuple[str, str]:
     """The usable question and a notice; `BadQuestion` when there is nothing to ask.
 
@@ -95,7 +104,7 @@ def check_question(question: object, limit: int) -> tuple[str, str]:
     """
     if not isinstance(question, str):
         raise BadQuestion(f"the question must be text, got {type(question).__name__}")
-    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in question).split())
+    cleaned = printable(question)
     if not cleaned:
         raise BadQuestion("the question is empty; type a question about the articles")
     if len(cleaned) > limit:

@@ -185,7 +185,7 @@ class Settings:
             if getattr(self, name) < 1:
                 raise RagError(f"{name}={getattr(self, name)} must be at least 1; fix RAG_{name.upper()}")
         for name in ("llm_timeout_s", "reader_timeout_s"):
-            if not 0 < getattr(self, name) <= 3600 or getattr(self, name) != getattr(self, name):  # NaN too
+            if not 0 < getattr(self, name) <= 3600:  # NaN fails the comparison too
                 raise RagError(f"{name}={getattr(self, name)} must be above 0 and at most 3600 seconds; fix RAG_{name.upper()}")
         if self.llm_threads < 0 or self.llm_context_tokens < 0:
             raise RagError("llm_threads and llm_context_tokens must be 0 (automatic) or more")

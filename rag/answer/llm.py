@@ -139,8 +139,8 @@ def verify(raw: str, hits: Sequence[Hit], embedder: Embedder) -> Verified:
             if len(sentence.split()) > 3:
                 unsupported.append(sentence)
             continue
-        scored = [(float(np.max(support[n] @ vectors[row])), n, int(np.argmax(support[n] @ vectors[row])))  # type: ignore[index]
-                  for n in cited if n in support]
+        similar = {n: support[n] @ vectors[row] for n in cited if n in support}  # type: ignore[index]
+        scored = [(float(np.max(s)), n, int(np.argmax(s))) for n, s in similar.items()]
         row += 1
         best, n, i = max(scored) if scored else (0.0, 0, 0)
         if scored and instruction_like(passage_sentences[n][i]):  # it repeats an order planted in the article

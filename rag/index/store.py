@@ -191,13 +191,14 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
+_ELSEWHERE = "give --index-dir (RAG_INDEX_DIR) a writable folder"
 _WRITE_FAILURES = {
     errno.ENOSPC: ("the disk is full", "free some space"),
     errno.EDQUOT: ("the disk quota is used up", "free some space"),
     errno.EFBIG: ("a file grew past the file-size limit", "raise the limit (ulimit -f)"),
-    errno.EROFS: ("the folder is on a read-only file system", "give --index-dir (RAG_INDEX_DIR) a writable folder"),
-    errno.EACCES: ("there is no permission to write there", "give --index-dir (RAG_INDEX_DIR) a writable folder"),
-    errno.EPERM: ("there is no permission to write there", "give --index-dir (RAG_INDEX_DIR) a writable folder"),
+    errno.EROFS: ("the folder is on a read-only file system", _ELSEWHERE),
+    errno.EACCES: ("there is no permission to write there", _ELSEWHERE),
+    errno.EPERM: ("there is no permission to write there", _ELSEWHERE),
 }
 
 

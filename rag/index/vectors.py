@@ -116,8 +116,9 @@ def full_text_search(store: VectorStore) -> SparseSearch | None:
 
 
 def in_store_hybrid(store: VectorStore) -> FullTextStore | None:
-    """The store itself as a hybrid searcher, when it runs BM25 and the fusion (else None: fuse here)."""
-    return store if isinstance(store, FullTextStore) and store.full_text() is not None else None
+    """The store itself as a hybrid searcher, when it can run the fusion (else None: fuse here). Whether its
+    BM25 is the generation's is `IndexData.fuses_in_store`."""
+    return store if isinstance(store, FullTextStore) else None
 
 
 def _store_class(kind: str, folder: Path) -> StoreType:
