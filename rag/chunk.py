@@ -179,7 +179,7 @@ def sentence_ends(units: Sequence[Span], span: Span) -> tuple[int, ...]:
 
 def chunk_sentences(chunk: Chunk) -> list[Span]:
     """Spans of the chunk's sentences in `chunk.text`: from the ends stored at indexing, or split now
-    (chunks indexed before those were stored).
+    (a chunk made without them).
 
     >>> c = Chunk("d", 0, 0, 17, "One. Two.\\n Three.", "", "", sentences=(4, 17))
     >>> [c.text[a:b] for a, b in chunk_sentences(c)]

@@ -143,8 +143,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     if stats.sentence_vectors:
         print(f"{stats.sentence_vectors} sentence vectors stored")
     else:
-        rebuild = f"python -m rag index --rebuild --index-dir {stats.path} <your article folders>"
-        print(f"no sentence vectors stored (an older index): answers embed sentences; `{rebuild}` adds them")
+        print("no sentence vectors stored (its model does not mean-pool): answers embed the candidate sentences")
     for doc_id, title in stats.documents:
         print(f"  {doc_id}  {title}")
     return 0

@@ -96,7 +96,7 @@ class Settings:
     # year" question whose answer sentences hold no date or time word; "off": no check. Chosen by the same
     # calibration, with the two thresholds above.
     answer_kinds: AnswerKinds = "check"
-    # For an index without stored sentence vectors (written before they existed): candidate sentences
+    # For an index without stored sentence vectors (its model does not mean-pool): candidate sentences
     # embedded per answer, those sharing the most content words with the question (ties: the better-ranked
     # passage first). Embedding all ~22 of five passages costs ~190 ms on 2 cores;
     # 10 of them keep the same answer-contains-gold rate on a 300-question SQuAD sample (0.823). Fewer are

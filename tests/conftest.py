@@ -80,9 +80,9 @@ def fresh_rag(tmp_path, embedder) -> RAG:
     return RAG(Settings(index_dir=tmp_path / "index"), embedder=embedder)
 
 
-def as_written_before_sentence_vectors(index_dir: Path, drop_sentence_ends: bool = False) -> None:
-    """Rewrite the live generation as older versions wrote it: no sentence vectors (and, with
-    `drop_sentence_ends`, no sentence ends in chunks.jsonl either)."""
+def without_sentence_vectors(index_dir: Path, drop_sentence_ends: bool = False) -> None:
+    """Rewrite the live generation as an embedder that cannot pool sentences writes it: no sentence vectors
+    (and, with `drop_sentence_ends`, no sentence ends in chunks.jsonl either, which format 2 refuses)."""
     gen = live_generation(index_dir)
     for name in SentenceVectors.FILES:
         (gen / name).unlink()

@@ -10,7 +10,7 @@ from rag.answer.extractive import candidate_sentences, select_sentences
 from rag.errors import BadQuestion, RagError
 from rag.retrieve import rrf_fuse, search_queries
 
-from .conftest import ARTICLES, CRUX_ARTICLE, as_written_before_sentence_vectors
+from .conftest import ARTICLES, CRUX_ARTICLE, without_sentence_vectors
 
 
 def test_crux_question_cites_the_2024_article(bundled_index):
@@ -176,7 +176,7 @@ def test_stored_sentence_vectors_leave_only_the_best_to_embed(bundled_index, res
 def test_without_stored_sentence_vectors_only_the_shortlist_is_embedded(tmp_path, embedder, limit):
     settings = Settings(index_dir=tmp_path / "index")
     RAG(settings, embedder=embedder).index([ARTICLES])
-    as_written_before_sentence_vectors(settings.index_dir)
+    without_sentence_vectors(settings.index_dir)
     question = "what did China say was the crux?"
     counting = CountingEmbedder(embedder)
     answer = RAG(settings.replace(answer_candidates=limit), embedder=counting).ask(question)

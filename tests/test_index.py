@@ -11,12 +11,12 @@ import pytest
 from rag import RAG, Settings, Turn
 from rag.chunk import chunk_sentences
 from rag.errors import DocumentNotFound, IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound
-from rag.index.dense import HNSW_EF_SEARCH, IVF_PROBE, FaissIndex, ivf_lists
-from rag.index.store import live_generation, writer_lock
+from rag.index.dense import IVF_PROBE, FaissIndex, ivf_lists
+from rag.index.store import FORMAT_VERSION, live_generation, read_index, writer_lock
 from rag.ingest.plan import plan_update
 from rag.schema import Article
 
-from .conftest import CRUX_ARTICLE, as_written_before_sentence_vectors, write_dated_articles
+from .conftest import CRUX_ARTICLE, without_sentence_vectors, write_dated_articles
 
 
 def _ids(rag):
@@ -108,17 +108,18 @@ def test_search_runs_faiss_on_one_thread_and_leaves_the_thread_setting_as_it_was
     assert list(ids) == list(np.argsort(-exact)[:5]) and np.allclose(scores, np.sort(exact)[::-1][:5], atol=1e-5)
 
 
-def test_an_hnsw_index_from_an_older_version_still_loads(tmp_path):
-    import faiss
-
-    vectors = np.random.default_rng(1).normal(size=(500, 16)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    graph = faiss.IndexHNSWFlat(16, 8, faiss.METRIC_INNER_PRODUCT)
-    graph.add(vectors)
-    faiss.write_index(graph, str(tmp_path / FaissIndex.FILE))
-    loaded = FaissIndex.load(tmp_path)
-    assert loaded.kind == "hnsw" and loaded._index.hnsw.efSearch == HNSW_EF_SEARCH
-    assert loaded.search(vectors[7], 1)[1][0] == 7
+def test_a_version_1_index_is_refused_with_the_rebuild_hint(fresh_rag, corpus_copy):
+    """Format 2 reads no older layout by guessing: a version 1 manifest (and one that omits the vector store,
+    as version 1 could) is refused with the command that rebuilds it, and the files are left as they were."""
+    fresh_rag.index([corpus_copy])
+    gen = live_generation(fresh_rag.settings.index_dir)
+    manifest = json.loads((gen / "manifest.json").read_text())
+    old = {k: v for k, v in manifest.items() if k != "vector_store"} | {"format_version": 1}
+    (gen / "manifest.json").write_text(json.dumps(old))
+    before = {p.name: p.read_bytes() for p in gen.iterdir() if p.is_file()}
+    with pytest.raises(IndexMismatch, match=r"index format 1, this version reads 2; rebuild it with `python -m rag index --rebuild"):
+        read_index(fresh_rag.settings.index_dir, {})
+    assert {p.name: p.read_bytes() for p in gen.iterdir() if p.is_file()} == before
 
 
 def test_remove_document(fresh_rag, corpus_copy):
@@ -150,18 +151,22 @@ def test_plan_update_rules():
     assert plan.updated == ("a",) and plan.drop == {"a"}
 
 
-@pytest.mark.parametrize("drop_sentence_ends", [False, True])
-def test_an_index_written_before_sentence_vectors_still_answers_and_a_rebuild_adds_them(
-    tmp_path, embedder, corpus_copy, drop_sentence_ends
-):
+def test_chunks_without_sentence_ends_are_refused_with_the_rebuild_hint(tmp_path, embedder, corpus_copy):
+    settings = Settings(index_dir=tmp_path / "index")
+    RAG(settings, embedder=embedder).index([corpus_copy])
+    without_sentence_vectors(settings.index_dir, drop_sentence_ends=True)
+    with pytest.raises(IndexCorrupt, match="malformed article or chunk records.*rebuild it with"):
+        RAG(settings, embedder=embedder).data()
+
+
+def test_an_index_without_sentence_vectors_still_answers_and_a_rebuild_adds_them(tmp_path, embedder, corpus_copy):
     settings = Settings(index_dir=tmp_path / "index")
     RAG(settings, embedder=embedder).index([corpus_copy])
     question = "what did China say was the crux?"
     now = RAG(settings, embedder=embedder).ask(question)
-    as_written_before_sentence_vectors(settings.index_dir, drop_sentence_ends)
+    without_sentence_vectors(settings.index_dir)
     old = RAG(settings, embedder=embedder)
     assert old.data().sentences is None and old.stats().sentence_vectors == 0
-    assert all(c.sentences == () for c in old.data().chunks) == drop_sentence_ends  # split when answering
     then = old.ask(question)  # the candidate sentences are embedded instead
     assert not then.refused and "lack of trust" in then.citations[0].text
     # Adding to it keeps the old chunks as they are: still no sentence vectors, still answers.
@@ -218,7 +223,7 @@ def test_manifest_and_files_are_plain(fresh_rag, corpus_copy):
     gen = live_generation(fresh_rag.settings.index_dir)
     manifest = json.loads((gen / "manifest.json").read_text())
     assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2" and manifest["dimension"] == 384
-    assert (manifest["chunk_tokens"], manifest["chunk_overlap"], manifest["format_version"]) == (200, 40, 1)
+    assert (manifest["chunk_tokens"], manifest["chunk_overlap"], manifest["format_version"]) == (200, 40, FORMAT_VERSION)
     rows = (gen / "chunks.jsonl").read_text().splitlines()
     assert len(rows) == manifest["chunks"] == fresh_rag.data().dense.size
     files = ["articles.jsonl", "chunks.jsonl", _dense_file(fresh_rag), "manifest.json", "sentence_rows.npy", "sentences.npy"]

@@ -2,7 +2,7 @@
 
 FAISS, chosen by size: exact inner product (flat) below `exact_below` vectors, an inverted file (IVF)
 above it, where a flat scan gets too slow (the benchmark measures both, with IVF's recall@10 against
-exact). Indexes written before IVF was chosen may hold an HNSW graph; they still load and search.
+exact).
 Vectors are unit length, so inner product = cosine similarity.
 """
 
@@ -31,7 +31,7 @@ def _faiss():  # type: ignore[no-untyped-def]
 #   42,811 real RealTimeQA chunk vectors (one-off): IVF 827 lists, 128 probed: 0.996 (64: 0.985).
 IVF_PROBE = 128
 IVF_TRAINING_PER_LIST = 64  # k-means sample: 64 vectors per list (FAISS wants at least 39)
-# HNSW, used by the Milvus store above its exact threshold (and by FAISS indexes written before IVF).
+# HNSW, used by the Milvus store above its exact threshold.
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 512
@@ -91,8 +91,6 @@ class FaissIndex:
 
     @property
     def kind(self) -> str:
-        if hasattr(self._index, "hnsw"):
-            return "hnsw"
         return "ivf" if hasattr(self._index, "nprobe") else "flat"
 
     @property
@@ -130,9 +128,7 @@ class FaissIndex:
     def load(cls, folder: Path) -> FaissIndex:
         try:
             index = _faiss().read_index(str(folder / cls.FILE))
-            if hasattr(index, "hnsw"):
-                index.hnsw.efSearch = HNSW_EF_SEARCH
-            elif hasattr(index, "nprobe"):
+            if hasattr(index, "nprobe"):
                 index.nprobe = IVF_PROBE
             return cls(index)
         except RuntimeError as e:

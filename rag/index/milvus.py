@@ -12,8 +12,7 @@ Milvus as space-separated words: Milvus Lite has only the `standard` tokenizer a
 so this keeps both stores' BM25 identical on Lite and on a cluster.
 
 Each generation writes a new collection and records its name in `dense.milvus.json`, so the atomic CURRENT
-switch still decides what readers see; dropping a generation drops its collection. Collections written
-before BM25 moved here hold vectors only; their generations keep `bm25/` and are read as before.
+switch still decides what readers see; dropping a generation drops its collection.
 """
 
 from __future__ import annotations
@@ -73,9 +72,9 @@ class MilvusIndex:
     NAME = "milvus"  # as recorded in the manifest
     FILE = "dense.milvus.json"
 
-    def __init__(self, uri: str, collection: str, size: int, dimension: int, full_text: bool = False) -> None:
+    def __init__(self, uri: str, collection: str, size: int, dimension: int, full_text: bool = True) -> None:
         self.uri, self.collection, self.size, self.dimension = uri, collection, size, dimension
-        self.keeps_texts = full_text  # the collection holds chunk texts and BM25 (False: written before they moved)
+        self.keeps_texts = full_text  # the collection holds chunk texts and BM25 (False: built from vectors alone)
 
     @classmethod
     def build(
@@ -140,7 +139,7 @@ class MilvusIndex:
         )
 
     def full_text(self) -> MilvusBM25 | None:
-        """The collection's BM25 side (the `FullTextStore` seam); None when it was written before it kept texts."""
+        """The collection's BM25 side (the `FullTextStore` seam); None when it was built from vectors alone."""
         return MilvusBM25(self) if self.keeps_texts else None
 
     def hybrid(
@@ -189,7 +188,7 @@ class MilvusIndex:
         try:
             record = json.loads((folder / cls.FILE).read_text())
             index = cls(record["uri"], record["collection"], int(record["size"]), int(record["dimension"]),
-                        bool(record.get("full_text", False)))
+                        bool(record["full_text"]))
         except (OSError, ValueError, KeyError) as e:
             raise IndexCorrupt(f"{folder / cls.FILE} is unreadable ({type(e).__name__})") from e
         milvus = client(index.uri)

@@ -10,7 +10,7 @@
                          them, with the chunk texts, dates and BM25)
         bm25/            bm25s files (JSON + numpy, no pickle); absent when BM25 lives in Milvus
         sentences.npy    int8 vectors of every chunk's sentences, and sentence_rows.npy: which are whose
-                         (absent in indexes written before, or by an embedder that cannot pool sentences)
+                         (absent when written by an embedder that cannot pool sentences)
       .lock              held by a writer
 
 A writer builds a new generation in a temporary folder, renames it into place and only then points
@@ -41,9 +41,11 @@ from ..errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, In
 from ..schema import Article, Chunk
 from .sentences import SentenceVectors
 from .sparse import BM25Index
-from .vectors import STORES, SparseSearch, VectorStore, discard_store, full_text_search, load_store
+from .vectors import SparseSearch, VectorStore, discard_store, full_text_search, load_store
 
-FORMAT_VERSION = 1
+# 2: every manifest names its vector store, every chunk its sentence ends, every article its copies and
+# origin, every Milvus record whether it keeps texts. Version 1 indexes are refused with the rebuild hint.
+FORMAT_VERSION = 2
 POINTER = "CURRENT"
 LOCK = ".lock"
 
@@ -137,7 +139,7 @@ def read_index(folder: Path, expect: dict[str, Any]) -> IndexData:
             raise IndexCorrupt(f"{path} is missing or has the wrong size; {rebuild_hint(folder)}")
     try:
         rows = _read_jsonl(gen / "articles.jsonl")
-        articles = tuple(Article(**{**row, "copies": tuple(row.get("copies", ()))}) for row in rows)
+        articles = tuple(Article(**{**row, "copies": tuple(row["copies"])}) for row in rows)
         by_id = {a.doc_id: a for a in articles}
         chunks = tuple(_chunk(row, by_id[row["doc_id"]]) for row in _read_jsonl(gen / "chunks.jsonl"))
     except (ValueError, TypeError, KeyError) as e:
@@ -167,7 +169,7 @@ def _sparse(manifest: Manifest, gen: Path, dense: VectorStore, folder: Path) -> 
 
 
 def _chunk(row: dict[str, Any], article: Article) -> Chunk:
-    sentences = tuple(int(end) for end in row.pop("sentences", ()))  # absent in indexes written before
+    sentences = tuple(int(end) for end in row.pop("sentences"))
     return Chunk(
         title=article.title, source=article.source, sentences=sentences, url=article.url, date=article.date,
         copies=article.copies, publisher=article.publisher, **row,
@@ -178,8 +180,6 @@ def _read_manifest(gen: Path, folder: Path) -> Manifest:
     try:
         raw = json.loads((gen / "manifest.json").read_text())
         raw["file_sizes"] = tuple(tuple(x) for x in raw.get("file_sizes", ()))
-        if "vector_store" not in raw:  # written before the store was recorded: only Milvus left a pointer file
-            raw["vector_store"] = "milvus" if (gen / STORES["milvus"].FILE).exists() else "faiss"
         return Manifest(**raw)
     except (OSError, ValueError, TypeError) as e:
         raise IndexCorrupt(f"{gen / 'manifest.json'} is unreadable ({type(e).__name__}); {rebuild_hint(folder)}") from e
