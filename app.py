@@ -21,19 +21,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag import (
-    RETRIEVAL_MODES,
-    SUPPORTED_SUFFIXES,
-    Answer,
-    RagError,
-    Settings,
-    answer_to_html,
-    answer_to_markdown,
-    article_to_html,
-    markdown_escape,
-    markdown_to_plain,
-    open_rag,
-)
+from rag import RETRIEVAL_MODES, SUPPORTED_SUFFIXES, Answer, RagError, Settings, open_rag
+from rag.render import answer_to_html, answer_to_markdown, article_to_html, markdown_escape, markdown_to_plain
 
 log = logging.getLogger("app")
 UPLOAD_DIR = Path(os.environ.get("RAG_UPLOAD_DIR", Path(__file__).resolve().parent / "uploads"))

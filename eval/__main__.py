@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from rag import ProgressBars, RagError, Settings, reader_installed
+from rag import RAG, RagError, Settings
+from rag.render import ProgressBars
 
 from .datasets import LOADERS, ROOT, DatasetMissing
 from .report import write
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=RunConfig.cache_dir, help="corpus files and indexes")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    readers = tuple(r for r in (args.reader or (["auto"] if reader_installed(settings) else [])) if r != "none")
+    readers = tuple(r for r in (args.reader or (["auto"] if RAG(settings).reader_installed else [])) if r != "none")
     config = RunConfig(limit=args.limit, answer_limit=args.answer_limit, cache_dir=args.cache_dir, llm=args.llm,
                        readers=readers, index_progress=ProgressBars())
     report = {

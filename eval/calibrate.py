@@ -139,7 +139,7 @@ def calibrate_reader(args: argparse.Namespace, data: Dataset, dev: list[Any], co
                                   tuple(r for r in data.records if r["url"] not in removed)), settings, config)
 
     def retrying(rag: RAG) -> RAG:  # the same index and model, every NONE read again
-        return RAG(rag.settings.replace(reader_none_sure=1.01), embedder=rag.embedder, reader=rag.qa.answerer.model)
+        return rag.answering_with(reader_none_sure=1.01)
 
     answerable = [r for r in reader_features(whole, retrying(whole), dev) if r["gold_shown"]]
     absent = [r for r in reader_features(holed, retrying(holed), dev) if not r["gold_shown"]]
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     without = Dataset("squad-without-dev-paragraphs", data.questions, kept)
     holed, _ = open_index(without, settings, config)
     def checking(rag: RAG) -> RAG:
-        return RAG(rag.settings.replace(answer_kinds="check"), embedder=rag.embedder)
+        return rag.answering_with(answer_kinds="check")
 
     answerable = [r for r in features(whole, checking(whole), dev) if r["gold_shown"]]
     absent = [r for r in features(holed, checking(holed), dev) if not r["gold_shown"]]

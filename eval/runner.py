@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag import QA, RAG, Answer, Settings, Turn, backend_label, make_answerer, pools_spans, strip_markers
+from rag import RAG, Answer, RagError, Settings, Turn
+from rag.render import strip_markers
 
 from . import metrics as m
 from .datasets import Dataset, Question
@@ -61,7 +62,7 @@ def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple
     else:
         assert dataset.corpus_dir is not None
         source, digest = dataset.corpus_dir, "dir"
-    backend = backend_label(settings.embed_backend, settings.model)  # int8 vectors of an older recipe: not reused
+    backend = RAG(settings).embedder_label  # int8 vectors of an older recipe: not reused
     key = f"{settings.model}|{settings.chunk_tokens}|{settings.chunk_overlap}" + ("" if backend == "torch" else f"|{backend}")
     key += "" if settings.vector_store == "faiss" else f"|{settings.vector_store}"  # a rebuild would keep the old store
     tag = hashlib.sha1(key.encode()).hexdigest()[:6]
@@ -69,16 +70,23 @@ def open_index(dataset: Dataset, settings: Settings, config: RunConfig) -> tuple
     started = time.perf_counter()
     stamp = Path(rag.settings.index_dir) / "eval-source.txt"  # which corpus file this cached index was built from
     built_from = f"{source.name} {source.stat().st_size}" if source.is_file() else ""
-    if built_from and rag.exists() and stamp.is_file() and stamp.read_text() == built_from:
+    if built_from and rag.exists() and stamp.is_file() and stamp.read_text() == built_from and readable(rag):
         return rag, time.perf_counter() - started  # the same corpus, already indexed: not read again
-    report = rag.index([source], progress=config.index_progress)
+    report = rag.index([source], progress=config.index_progress, rebuild=rag.exists() and not readable(rag))
     if report.problems and not (report.added or report.unchanged or report.updated):
         raise RuntimeError(f"{dataset.name}: nothing indexed ({report.problems[0].reason})")
-    if dataset.kind == "qa" and rag.stats().sentence_vectors == 0 and pools_spans(rag.embedder):
-        rag.index([source], rebuild=True)  # cached before sentence vectors were stored; answers need them
     if built_from:
         stamp.write_text(built_from)
     return rag, time.perf_counter() - started
+
+
+def readable(rag: RAG) -> bool:
+    """Whether a cached index loads (one of an older format is rebuilt, not an error)."""
+    try:
+        rag.stats()
+        return True
+    except RagError:
+        return False
 
 
 def doc_key(dataset: Dataset, source: str) -> str:
@@ -137,8 +145,7 @@ def run_answers(
     dataset: Dataset, rag: RAG, mode: str, questions: Sequence[Question], progress: Progress, answerer: str = "extractive"
 ) -> tuple[list[dict], list[float]]:
     kind, _, model = answerer.partition(":")  # "extractive", "llm", or "reader:<model>"
-    options = rag.settings.replace(answerer=kind, reader_model=model or None)
-    asker = QA(rag.library, make_answerer(options, rag.embedder))
+    asker = rag.answering_with(answerer=kind, reader_model=model or None)
     rows, latencies = [], []
     for q in progress(questions, f"{dataset.name} {mode} answers"):
         history: list[Turn] = []

@@ -4,8 +4,13 @@
     >>> a = ask("what did China say was the crux?")   # doctest: +SKIP
     >>> a.text, a.citations[0].text                     # doctest: +SKIP
 
+The public API: `ask`, `ask_stream` and `index_articles` over the default index (or the one a `Settings` names),
+`open_rag` for the `RAG` handle of one index (ask, search, index, remove, stats, `answering_with`), the
+result types, `Settings`, `RagError` and two lists of choices. `rag.render` is the presentation module
+the shells share (Markdown, HTML and plain text of an answer; progress bars). `app.py`, the CLI and
+`eval/` use only these (a test checks this).
+
 Importing this package is cheap: torch, sentence-transformers, FAISS and bm25s load on first use.
-`app.py`, the CLI and `eval/` use only the names exported here (a test checks this).
 """
 
 from __future__ import annotations
@@ -19,33 +24,13 @@ from .settings import RETRIEVAL_MODES, Settings
 
 # The rest load on first use (`import rag` imports no numpy, no index or answer code): name -> its module.
 _LAZY = {
-    "reader_installed": ".answer.factory",
-    "backend_label": ".embed",
-    "pools_spans": ".embed",
-    "Library": ".ingest.library",
     "SUPPORTED_SUFFIXES": ".load",
-    **dict.fromkeys(("QA", "RAG", "as_turns", "ask", "make_answerer", "open_rag"), ".pipeline"),
-    **dict.fromkeys(("ProgressBars", "answer_to_html", "answer_to_markdown", "answer_to_text", "article_to_html",
-                     "markdown_escape", "markdown_to_plain"), ".render"),
-    "strip_markers": ".text",
+    **dict.fromkeys(("RAG", "ask", "ask_stream", "index_articles", "open_rag"), ".pipeline"),
 }
 
 if TYPE_CHECKING:
-    from .answer.factory import reader_installed
-    from .embed import backend_label, pools_spans
-    from .ingest.library import Library
     from .load import SUPPORTED_SUFFIXES
-    from .pipeline import QA, RAG, as_turns, ask, make_answerer, open_rag
-    from .render import (
-        ProgressBars,
-        answer_to_html,
-        answer_to_markdown,
-        answer_to_text,
-        article_to_html,
-        markdown_escape,
-        markdown_to_plain,
-    )
-    from .text import strip_markers
+    from .pipeline import RAG, ask, ask_stream, index_articles, open_rag
 
 
 def __getattr__(name: str) -> Any:
@@ -62,8 +47,6 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "ProgressBars",
-    "QA",
     "RAG",
     "RETRIEVAL_MODES",
     "SUPPORTED_SUFFIXES",
@@ -74,23 +57,12 @@ __all__ = [
     "Hit",
     "IndexReport",
     "IndexStats",
-    "Library",
     "RagError",
     "Settings",
     "ShortAnswer",
     "Turn",
-    "answer_to_html",
-    "answer_to_markdown",
-    "answer_to_text",
-    "article_to_html",
-    "as_turns",
     "ask",
-    "backend_label",
-    "make_answerer",
-    "markdown_escape",
-    "markdown_to_plain",
+    "ask_stream",
+    "index_articles",
     "open_rag",
-    "pools_spans",
-    "reader_installed",
-    "strip_markers",
 ]

@@ -2,12 +2,14 @@
 index).
 
 `QA` answers questions over one `Library`; per-question options (how many passages, which retriever) are
-arguments of `ask`, so one loaded index serves them all. `RAG` is the one-object convenience: a `Library`
-and a `QA` over it. `ask()` answers from the default index.
+arguments of `ask`, so one loaded index serves them all. `RAG` is the public handle: a `Library` and a `QA`
+over it (`answering_with` gives another answerer over the same index). `open_rag()` gives the one `RAG` per
+settings; `ask()`, `ask_stream()` and `index_articles()` use the default index (or the one `settings` names).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from .answer.base import Answerer, AnswerRequest, Draft, pieces
-from .answer.factory import make_answerer
+from .answer.factory import make_answerer, reader_installed
 from .answer.overview import TIMELINE_SEARCH, digest, overview_of, suggestions, timeline, timeline_candidates
-from .answer.reader import ReaderModel
-from .embed import Embedder
+from .answer.reader import Reader, ReaderModel
+from .embed import Embedder, backend_label
 from .errors import BadQuestion, IndexNotFound, RagError
 from .generate import Generator
 from .index.store import IndexData
@@ -259,6 +261,30 @@ class RAG:
     def search(self, question: str, history: History = (), **options: Any) -> tuple[Hit, ...]:
         return self.qa.search(question, history, **options)
 
+    @property
+    def embedder_label(self) -> str:
+        """The embedding backend these settings resolve to, with its int8 recipe ("torch", "onnx-int8-v3"):
+        vectors of two labels differ."""
+        return backend_label(self.settings.embed_backend, self.settings.model)
+
+    @property
+    def reader_installed(self) -> bool:
+        """Whether `answerer="auto"` gets the reader here (xllamacpp and the named or a bundled model)."""
+        return reader_installed(self.settings)
+
+    def answering_with(self, **changes: Any) -> RAG:
+        """The same index and embedder answering with other answer settings (`answerer`, `reader_model`,
+        `reader_none_sure`, ...). A loaded reader model is shared when the model and threads stay the same.
+        `settings` stays the index's."""
+        settings = self.settings.replace(**changes)
+        same = (settings.reader_model, settings.reader_threads) == (self.settings.reader_model, self.settings.reader_threads)
+        reads = settings.answerer == "reader" or (settings.answerer == "auto" and reader_installed(settings))
+        current = self.qa.answerer if same and reads else None  # its reader, loaded once for both
+        reader = current.model if isinstance(current, Reader) else self.qa._reader if same else None
+        other = copy.copy(self)
+        other.qa = QA(self.library, make_answerer(settings, self.embedder, self.qa._generator, reader))
+        return other
+
 
 _OPEN: dict[Settings, RAG] = {}
 
@@ -313,20 +339,45 @@ def ask(
     question: str,
     history: History = (),
     settings: Settings | None = None,
-    stream: bool = False,
     *,
     top_k: int | None = None,
     retrieval: Retrieval | None = None,
     since: object = None,
     until: object = None,
     today: object = None,
-):  # type: ignore[no-untyped-def]
+) -> Answer:
     """Answer `question` from the default index (or the one `settings` names), with citations.
 
     `history`: earlier turns as `Turn`s, (question, answer) pairs or chat message dicts. `top_k` and
     `retrieval` override the settings for this question; `since` / `until` (dates, inclusive) limit the
-    articles searched; `today` is the date a question's "last week" counts back from. With `stream=True`,
-    returns an iterator of text pieces ending with the `Answer`."""
-    rag = open_rag(settings)
+    articles searched; `today` is the date a question's "last week" counts back from."""
     options = {"top_k": top_k, "retrieval": retrieval, "since": since, "until": until, "today": today}
-    return rag.ask_stream(question, history, **options) if stream else rag.ask(question, history, **options)
+    return open_rag(settings).ask(question, history, **options)
+
+
+def ask_stream(
+    question: str,
+    history: History = (),
+    settings: Settings | None = None,
+    *,
+    top_k: int | None = None,
+    retrieval: Retrieval | None = None,
+    since: object = None,
+    until: object = None,
+    today: object = None,
+) -> Iterator[str | Answer]:
+    """As `ask`, but yields the answer text in pieces as each is ready, then the complete `Answer`."""
+    options = {"top_k": top_k, "retrieval": retrieval, "since": since, "until": until, "today": today}
+    return open_rag(settings).ask_stream(question, history, **options)
+
+
+def index_articles(
+    paths: Iterable[str | Path], settings: Settings | None = None, *, rebuild: bool = False, sync: bool = False,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Add or update the articles under `paths` (files, folders, .jsonl feeds, http(s) URLs) in the default
+    index (or the one `settings` names), building it if there is none. `rebuild`: start from empty;
+    `sync`: also drop articles whose files under these folders are gone."""
+    settings = settings or Settings.from_env()
+    rag = _OPEN.get(settings) or _OPEN.setdefault(settings, RAG(settings))
+    return rag.index(paths, rebuild=rebuild, progress=progress, sync=sync)

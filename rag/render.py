@@ -8,7 +8,11 @@ import re
 from urllib.parse import urlsplit
 
 from .schema import Answer, Article, Citation
-from .text import MARKER
+from .text import MARKER, strip_markers
+
+# What the shells (app.py, the CLI, eval/) use: the presentation half of the public API.
+__all__ = ["ProgressBars", "answer_to_html", "answer_to_markdown", "answer_to_text", "article_to_html",
+           "markdown_escape", "markdown_to_plain", "strip_markers"]
 
 
 def excerpt(text: str, limit: int = 300) -> str:

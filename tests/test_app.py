@@ -379,7 +379,8 @@ def test_uploads_are_checked_and_stored_safely(tmp_path, monkeypatch, embedder):
 
 def test_chat_streams_then_opens_the_cited_article(tmp_path, embedder):
     import app
-    from rag import Settings, Turn, as_turns
+    from rag import Settings, Turn
+    from rag.pipeline import as_turns
 
     chat = app.ChatApp(Settings(index_dir=tmp_path / "index", corpus_dir=ARTICLES))
     updates = list(chat.respond("what did China say was the crux?", [], 5, "hybrid", {}))

@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from rag import RAG, RagError, Settings, answer_to_text
+from rag import RAG, RagError, Settings
+from rag.render import answer_to_text
 
 from .conftest import ARTICLES, write_dated_articles
 from .test_cli import run

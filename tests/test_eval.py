@@ -262,6 +262,14 @@ def test_a_cached_eval_index_is_not_read_again(tmp_path, monkeypatch):
     monkeypatch.setattr(RAG, "index", lambda *a, **k: (_ for _ in ()).throw(AssertionError("indexed again")))
     again, _ = open_index(dataset, Settings(), config)
     assert again.stats().articles == 1
+    monkeypatch.undo()
+    # A cache written in an older index format is rebuilt, not an error.
+    folder = again.settings.index_dir
+    gen = folder / (folder / "CURRENT").read_text().strip()
+    manifest = json.loads((gen / "manifest.json").read_text())
+    (gen / "manifest.json").write_text(json.dumps(manifest | {"format_version": 1}))
+    rebuilt, _ = open_index(dataset, Settings(), config)
+    assert rebuilt.stats().articles == 1
 
 
 def test_the_chart_is_a_grid_without_empty_panels(tmp_path):

@@ -139,7 +139,7 @@ class _SlowModel:
 
 
 def test_pieces_arrive_as_the_model_writes_them(bundled_index):
-    """`ask(stream=True)` and the chat show each piece when it is written, not all at the end."""
+    """`ask_stream` and the chat show each piece when it is written, not all at the end."""
     import app
 
     rag = RAG(bundled_index.settings.replace(answerer="llm"), embedder=bundled_index.embedder, generator=_SlowModel())
@@ -193,7 +193,8 @@ def test_the_local_model_streams_from_its_worker_thread(monkeypatch, tmp_path):
 
 
 def test_local_model_setup_errors_are_one_line(tmp_path, monkeypatch):
-    from rag import RagError, Settings, make_answerer
+    from rag import RagError, Settings
+    from rag.answer.factory import make_answerer
     from rag.generate import local
 
     with pytest.raises(RagError, match="is not a file; give the path of a .gguf chat model"):

@@ -9,8 +9,9 @@ import threading
 
 import pytest
 
-from rag import RAG, Settings, answer_to_html
+from rag import RAG, Settings
 from rag.load import load_paths
+from rag.render import answer_to_html
 
 from .conftest import ARTICLES
 from .test_cli import run

@@ -455,7 +455,7 @@ def test_citations_link_to_the_article_url(tmp_path, embedder):
 
 
 def test_a_syndicated_copy_is_stored_once_and_cited_with_every_source(fresh_rag, corpus_copy, tmp_path):
-    from rag import answer_to_text
+    from rag.render import answer_to_text
 
     fresh_rag.index([corpus_copy])
     original = (corpus_copy / f"{CRUX_ARTICLE}.txt").read_text()

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from rag import RAG, Settings, answer_to_text
+from rag import RAG, Settings
+from rag.render import answer_to_text
 
 from .test_cli import run
 

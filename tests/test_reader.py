@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from rag import RAG, Turn, answer_to_html, answer_to_markdown, answer_to_text
+from rag import RAG, Turn
 from rag.answer import factory
 from rag.answer.base import REFUSAL
 from rag.answer.factory import reader_installed as real_reader_installed  # before the suite's stand-in replaces it
@@ -20,6 +20,7 @@ from rag.answer.reader import BARRED, Reader, none_probability, reader_messages,
 from rag.errors import LLMUnavailable, MissingDependency, RagError
 from rag.generate import models
 from rag.generate.local import Completion
+from rag.render import answer_to_html, answer_to_markdown, answer_to_text
 from tests.conftest import needs_reader_model
 
 LIU = "Which US official did Liu Xiaoming speak to by video link?"
@@ -262,7 +263,8 @@ def test_the_real_model_never_says_none_when_none_is_barred(real_reader):
 
 @needs_model
 def test_auto_takes_the_reader_when_it_is_installed(monkeypatch, bundled_index):
-    from rag import Settings, make_answerer
+    from rag import Settings
+    from rag.answer.factory import make_answerer
 
     assert real_reader_installed(Settings(reader_model="auto"))
     assert not real_reader_installed(Settings(reader_model="/no/such/model.gguf"))
@@ -280,3 +282,16 @@ def test_the_chat_shows_the_short_answer_in_bold_over_its_sentence(bundled_index
     bubble = history[-1]["content"]
     assert bubble.startswith("**Jung Pak**\n\n") and bubble.endswith(r"[\[1\]](#src-1)") and "<img" not in bubble
     assert "<b>Jung Pak</b>" in sources and len(state["citations"]) == 1
+
+
+def test_answering_with_shares_the_index_and_the_loaded_reader(bundled_index):
+    """`RAG.answering_with` (how eval and calibration compare answer settings) answers over the same loaded
+    index with the same reader model, not a second copy of it; another answerer gets no reader at all."""
+    model = Scripted("NONE", none_p=0.2, barred_reply="Jung Pak")
+    rag = _reader_rag(bundled_index, model, reader_none_sure=0.5)
+    retry = rag.answering_with(reader_none_sure=1.01)
+    assert retry.qa.answerer.model is model and retry.library is rag.library
+    assert rag.ask(LIU).refused is False and model.barred[-1]  # a doubtful NONE (0.2 < 0.5) is read again
+    sure = rag.answering_with(reader_none_sure=0.1)  # 0.2 >= 0.1: the NONE stands
+    assert sure.ask(LIU).refused and sure.qa.answerer.model is model
+    assert rag.answering_with(answerer="extractive").ask(LIU).backend == "extractive"

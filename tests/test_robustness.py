@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag import RAG, Answer, Citation, Settings, answer_to_html
+from rag import RAG, Answer, Citation, Settings
 from rag.answer.base import REFUSAL
+from rag.render import answer_to_html
 
 from .conftest import ARTICLES, ROOT
 from .crash_child import HashEmbedder
