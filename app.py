@@ -12,7 +12,6 @@ import datetime as dt
 import filecmp
 import hmac
 import logging
-import os
 import re
 import shutil
 import threading
@@ -21,11 +20,11 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag import RETRIEVAL_MODES, SUPPORTED_SUFFIXES, Answer, RagError, Settings, open_rag
+from rag import RETRIEVAL_MODES, SUPPORTED_SUFFIXES, Answer, AppSettings, RagError, Settings, open_rag
 from rag.render import answer_to_html, answer_to_markdown, article_to_html, markdown_escape, markdown_to_plain
 
 log = logging.getLogger("app")
-UPLOAD_DIR = Path(os.environ.get("RAG_UPLOAD_DIR", Path(__file__).resolve().parent / "uploads"))
+UPLOAD_DIR = AppSettings().upload_dir  # RAG_UPLOAD_DIR, read by `main`
 MAX_UPLOAD = "20mb"
 SINCE, UNTIL = "Published from", "Published until"  # the date boxes' labels, also used in their messages
 IDLE_POLL_S = 0.02  # how often the idle request queue looks for work (see calm_queue)
@@ -319,23 +318,25 @@ def build_ui(chat: ChatApp) -> gr.Blocks:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=os.environ.get("RAG_APP_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("RAG_APP_PORT", "7860")))
+    parser.add_argument("--host", help="address to listen on (env RAG_APP_HOST; default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (env RAG_APP_PORT; default 7860)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     quiet_libraries()
-    password = os.environ.get("RAG_APP_PASSWORD")
-    auth = slow_login(os.environ.get("RAG_APP_USER", "rag"), password) if password else None
-    host = bracketed(args.host)
-    if host not in ("127.0.0.1", "localhost", "[::1]") and auth is None:
-        log.warning("binding to %s without a password: set RAG_APP_PASSWORD to require a login", args.host)
+    global UPLOAD_DIR
     try:
+        options = AppSettings.from_env(host=args.host, port=args.port)
+        UPLOAD_DIR = options.upload_dir
         chat = ChatApp(Settings.from_env())
     except RagError as e:
         raise SystemExit(f"error: {e}") from None
+    auth = slow_login(options.user, options.password) if options.password else None
+    host = bracketed(options.host)
+    if host not in ("127.0.0.1", "localhost", "[::1]") and auth is None:
+        log.warning("binding to %s without a password: set RAG_APP_PASSWORD to require a login", options.host)
     ui = calm_queue(build_ui(chat).queue(default_concurrency_limit=4))
     ui.launch(
-        server_name=host, server_port=args.port, share=False, auth=auth, max_file_size=MAX_UPLOAD, css=CSS, head=HEAD,
+        server_name=host, server_port=options.port, share=False, auth=auth, max_file_size=MAX_UPLOAD, css=CSS, head=HEAD,
         auth_message=LOGIN_MESSAGE if auth else None,
         footer_links=["api"], quiet=True, prevent_thread_lock=True,
     )

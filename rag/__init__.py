@@ -6,7 +6,7 @@
 
 The public API: `ask`, `ask_stream` and `index_articles` over the default index (or the one a `Settings` names),
 `open_rag` for the `RAG` handle of one index (ask, search, index, remove, stats, `answering_with`), the
-result types, `Settings`, `RagError` and two lists of choices. `rag.render` is the presentation module
+result types, `Settings` (and the web chat's `AppSettings`), `RagError` and two lists of choices. `rag.render` is the presentation module
 the shells share (Markdown, HTML and plain text of an answer; progress bars). `app.py`, the CLI and
 `eval/` use only these (a test checks this).
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import RagError
 from .schema import Answer, Article, Chunk, Citation, Hit, IndexReport, IndexStats, ShortAnswer, Turn
-from .settings import RETRIEVAL_MODES, Settings
+from .settings import RETRIEVAL_MODES, AppSettings, Settings
 
 # The rest load on first use (`import rag` imports no numpy, no index or answer code): name -> its module.
 _LAZY = {
@@ -51,6 +51,7 @@ __all__ = [
     "RETRIEVAL_MODES",
     "SUPPORTED_SUFFIXES",
     "Answer",
+    "AppSettings",
     "Article",
     "Chunk",
     "Citation",

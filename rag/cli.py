@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from .errors import RagError
 from .render import ProgressBars
-from .settings import EMBED_BACKENDS, RETRIEVAL_MODES, Settings
+from .settings import EMBED_BACKENDS, RETRIEVAL_MODES, Settings, debugging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted; the index is unchanged unless the last save had finished", file=sys.stderr)
         return 130
     except Exception as e:  # never a traceback for users; RAG_DEBUG=1 shows it
-        if os.environ.get("RAG_DEBUG"):
+        if debugging():
             raise
         print(f"error: unexpected {type(e).__name__}: {e} (set RAG_DEBUG=1 for details)", file=sys.stderr)
         return 2

@@ -1,7 +1,9 @@
 """The one `Settings` object. Read from the environment once, at the edge; never mutated downstream.
 
 Every default says why it is what it is. Environment variables are `RAG_<FIELD>` in upper case
-(e.g. `RAG_TOP_K=8`, `RAG_INDEX_DIR=/data/idx`); CLI flags override them.
+(e.g. `RAG_TOP_K=8`, `RAG_INDEX_DIR=/data/idx`); CLI flags override them. This module is the only place
+that reads the environment: also the web chat's own `AppSettings`, the two secrets (`secret`, never
+stored in a `Settings`, so never in a report or a log) and `RAG_DEBUG` (`debugging`).
 """
 
 from __future__ import annotations
@@ -11,24 +13,23 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .errors import RagError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# Each choice is spelled once, as a type; its tuple (CLI choices, checks, messages) is read off it.
 Retrieval = Literal["hybrid", "dense", "bm25"]
-RETRIEVAL_MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 Answerer = Literal["auto", "extractive", "reader", "llm"]
 EmbedBackend = Literal["auto", "onnx-int8", "onnx", "torch"]
-EMBED_BACKENDS: tuple[str, ...] = ("auto", "onnx-int8", "onnx", "torch")
 VectorStore = Literal["faiss", "milvus"]
-VECTOR_STORES: tuple[str, ...] = ("faiss", "milvus")
-ANSWERERS: tuple[str, ...] = ("auto", "extractive", "reader", "llm")
 Recency = Literal["auto", "always", "off"]
 QuestionDates = Literal["prefer", "off"]
-RECENCY: tuple[str, ...] = ("auto", "always", "off")
 AnswerKinds = Literal["check", "off"]
+RETRIEVAL_MODES: tuple[str, ...] = get_args(Retrieval)
+EMBED_BACKENDS: tuple[str, ...] = get_args(EmbedBackend)
+VECTOR_STORES: tuple[str, ...] = get_args(VectorStore)
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_INDEX_DIR = PROJECT_ROOT / "index"
@@ -162,20 +163,9 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
         object.__setattr__(self, "corpus_dir", str(self.corpus_dir))
-        if self.retrieval not in RETRIEVAL_MODES:
-            raise RagError(f"retrieval={self.retrieval!r} is not one of {', '.join(RETRIEVAL_MODES)}")
-        if self.embed_backend not in EMBED_BACKENDS:
-            raise RagError(f"embed_backend={self.embed_backend!r} is not one of {', '.join(EMBED_BACKENDS)}")
-        if self.vector_store not in VECTOR_STORES:
-            raise RagError(f"vector_store={self.vector_store!r} is not one of {', '.join(VECTOR_STORES)}")
-        if self.question_dates not in ("prefer", "off"):
-            raise RagError(f"question_dates={self.question_dates!r} is not one of prefer, off")
-        if self.answer_kinds not in ("check", "off"):
-            raise RagError(f"answer_kinds={self.answer_kinds!r} is not one of check, off")
-        if self.recency not in RECENCY:
-            raise RagError(f"recency={self.recency!r} is not one of {', '.join(RECENCY)}")
-        if self.answerer not in ANSWERERS:
-            raise RagError(f"answerer={self.answerer!r} is not one of {', '.join(ANSWERERS)}")
+        for name, choices in CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise RagError(f"{name}={getattr(self, name)!r} is not one of {', '.join(choices)}; fix RAG_{name.upper()}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise RagError(
                 f"chunk_overlap={self.chunk_overlap} must be at least 0 and below chunk_tokens={self.chunk_tokens}"
@@ -198,6 +188,11 @@ class Settings:
             raise RagError(f"lock_wait_s={self.lock_wait_s} must be between 0 and 86400 seconds; fix RAG_LOCK_WAIT_S")
         if self.answer_rescore < 0:
             raise RagError(f"answer_rescore={self.answer_rescore} must be at least 0")
+
+    @classmethod
+    def choices(cls, name: str) -> tuple[str, ...]:
+        """The values a choice field takes, read off its type (`Settings.choices("retrieval")`)."""
+        return CHOICES[name]
 
     def context_tokens(self) -> int:
         """Passage tokens in a language model's prompt (`llm_context_tokens`, or its automatic value)."""
@@ -229,6 +224,59 @@ class Settings:
         return cls(**values).replace(**overrides)
 
 
+SECRETS = {"llm_api_key": ("RAG_LLM_API_KEY", "OPENAI_API_KEY"), "milvus_token": ("RAG_MILVUS_TOKEN",)}
+
+
+def secret(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """A credential from the environment ("" when unset): `llm_api_key` (RAG_LLM_API_KEY, else
+    OPENAI_API_KEY) or `milvus_token` (RAG_MILVUS_TOKEN)."""
+    env = os.environ if environ is None else environ
+    return next((env[v] for v in SECRETS[name] if env.get(v)), "")
+
+
+def debugging(environ: Mapping[str, str] | None = None) -> bool:
+    """RAG_DEBUG is set: the CLI lets an unexpected error's traceback through."""
+    return bool((os.environ if environ is None else environ).get("RAG_DEBUG"))
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """The web chat's own settings: RAG_APP_HOST, RAG_APP_PORT, RAG_APP_USER, RAG_APP_PASSWORD and
+    RAG_UPLOAD_DIR (flags override the first two)."""
+
+    # Loopback only unless asked: the chat is not meant to face a network without a password.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    # With a password, every page and API route needs a login as `user`.
+    user: str = "rag"
+    password: str = field(default="", repr=False)
+    # Where uploaded files are kept (each under a name of its own).
+    upload_dir: Path = PROJECT_ROOT / "uploads"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "upload_dir", Path(self.upload_dir))
+        if not 0 < self.port < 65_536:
+            raise RagError(f"port={self.port} must be between 1 and 65535; fix RAG_APP_PORT or --port")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> AppSettings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            var = "RAG_UPLOAD_DIR" if f.name == "upload_dir" else f"RAG_APP_{f.name.upper()}"
+            if env.get(var):
+                values[f.name] = _parse(var.removeprefix("RAG_"), env[var], f.default)
+        values |= {k: v for k, v in overrides.items() if v is not None}
+        return cls(**values)
+
+
+# Every field typed as a choice, with its values: the one list the checks above and the CLI read.
+CHOICES: dict[str, tuple[str, ...]] = {
+    f.name: get_args(kind) for f in fields(Settings)
+    if (kind := globals().get(str(f.type))) is not None and get_args(kind)
+}
+
+
 def _parse(name: str, raw: str, default: Any) -> Any:
     kind = type(default) if default is not dataclasses.MISSING else Path
     try:
@@ -237,5 +285,6 @@ def _parse(name: str, raw: str, default: Any) -> Any:
         if kind is float:
             return float(raw)
     except ValueError as e:
-        raise RagError(f"RAG_{name.upper()}={raw!r} is not a {kind.__name__}; fix or unset it") from e
+        what = "a whole number" if kind is int else "a number"
+        raise RagError(f"RAG_{name.upper()}={raw!r} is not {what}; fix or unset it") from e
     return raw

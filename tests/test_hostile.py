@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -13,7 +16,7 @@ from rag import RAG, Settings
 from rag.load import load_paths
 from rag.render import answer_to_html
 
-from .conftest import ARTICLES
+from .conftest import ARTICLES, ROOT
 from .test_cli import run
 
 STORY = "Envoy visits Seoul\n\nThe Chinese envoy visited Seoul on Monday for talks on the peninsula, officials said.\n"
@@ -127,6 +130,36 @@ def test_nonsense_limits_are_one_line_errors_naming_the_variable(name, raw):
 
     with pytest.raises(RagError, match=f"fix {name}$"):
         Settings.from_env({name: raw})
+
+
+@pytest.mark.parametrize("name", ["retrieval", "embed_backend", "vector_store", "recency", "question_dates",
+                                  "answer_kinds", "answerer"])
+def test_a_choice_outside_its_list_names_the_list_and_the_variable(name):
+    from rag.errors import RagError
+
+    choices = Settings.choices(name)
+    assert len(choices) >= 2 and getattr(Settings(), name) in choices
+    with pytest.raises(RagError, match=rf"^{name}='nope' is not one of {', '.join(choices)}; fix RAG_{name.upper()}$"):
+        Settings.from_env({f"RAG_{name.upper()}": "nope"})
+
+
+def test_the_chat_settings_are_read_and_checked_in_one_place(tmp_path):
+    from rag import AppSettings
+    from rag.errors import RagError
+    from rag.settings import secret
+
+    env = {"RAG_APP_PORT": "8123", "RAG_APP_PASSWORD": "pw", "RAG_UPLOAD_DIR": str(tmp_path), "OPENAI_API_KEY": "k2"}
+    app = AppSettings.from_env(env, host="::1")
+    assert (app.host, app.port, app.password, app.upload_dir, app.user) == ("::1", 8123, "pw", tmp_path, "rag")
+    assert "pw" not in repr(app)  # a password never reaches a log line
+    assert secret("llm_api_key", env) == "k2" and secret("llm_api_key", env | {"RAG_LLM_API_KEY": "k1"}) == "k1"
+    for raw, message in (("http", "RAG_APP_PORT='http' is not a whole number; fix or unset it"), ("0", "fix RAG_APP_PORT or --port")):
+        with pytest.raises(RagError, match=re.escape(message)):
+            AppSettings.from_env({"RAG_APP_PORT": raw})
+    out = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env={**os.environ, "RAG_APP_PORT": "http"},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and out.stderr.strip().splitlines()[-1] == "error: RAG_APP_PORT='http' is not a whole number; fix or unset it"
+    assert "Traceback" not in out.stderr
 
 
 @pytest.mark.parametrize("kwargs, message", [

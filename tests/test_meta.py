@@ -99,7 +99,7 @@ def test_the_public_api_is_small():
 
     entry = {"ask", "ask_stream", "index_articles", "open_rag", "RAG"}
     results = {"Answer", "Article", "Chunk", "Citation", "Hit", "IndexReport", "IndexStats", "ShortAnswer", "Turn"}
-    assert set(rag.__all__) == entry | results | {"Settings", "RagError", "RETRIEVAL_MODES", "SUPPORTED_SUFFIXES"}
+    assert set(rag.__all__) == entry | results | {"Settings", "AppSettings", "RagError", "RETRIEVAL_MODES", "SUPPORTED_SUFFIXES"}
     answer = rag.Answer.__dataclass_fields__
     assert {"text", "citations", "refused", "short"} <= set(answer)
 

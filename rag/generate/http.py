@@ -7,11 +7,11 @@ and never logged or stored.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 
 from ..errors import LLMUnavailable, RagError
+from ..settings import secret
 from . import delta_text
 
 
@@ -27,7 +27,7 @@ class OpenAICompatible:
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         import httpx
 
-        key = os.environ.get("RAG_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY") or ""
+        key = secret("llm_api_key")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         body = {"model": self.model, "messages": messages, "stream": True, "temperature": 0, "max_tokens": self.max_tokens}
         where = f"{self.base_url}/chat/completions"

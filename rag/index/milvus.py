@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import IndexCorrupt, RagError
 from ..schema import Chunk
+from ..settings import secret
 from ..text import require, tokenize
 from .dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 from .sparse import K1, B
@@ -51,7 +52,7 @@ def client(uri: str):  # type: ignore[no-untyped-def]
     # (the client then falls back to its own clock): noise, not an error.
     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     try:
-        return MilvusClient(uri, token=os.environ.get("RAG_MILVUS_TOKEN", ""))
+        return MilvusClient(uri, token=secret("milvus_token"))
     except Exception as e:  # pymilvus raises MilvusException and plain connection errors
         raise RagError(f"cannot connect to Milvus at {uri!r} ({type(e).__name__}); check RAG_MILVUS_URI and that the server is up") from e
 
