@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .answer.base import Answerer, AnswerRequest, Draft, pieces
+from .answer.base import Answerer, AnswerRequest, pieces
 from .answer.factory import make_answerer, reader_installed
 from .answer.overview import TIMELINE_SEARCH, digest, overview_of, suggestions, timeline, timeline_candidates
 from .answer.reader import Reader, ReaderModel
@@ -27,6 +27,7 @@ from .index.store import IndexData
 from .ingest.library import Library, Progress
 from .retrieve import preferred, resolve_dates, retrieve, without_phrase
 from .retrieve.dates import Dates, check_date, date_phrase, question_dates
+from .retrieve.followups import rewriter_of
 from .schema import Answer, Article, Hit, IndexReport, IndexStats, Turn
 from .settings import Retrieval, Settings
 
@@ -147,7 +148,7 @@ class QA:
         question, _ = check_question(question, options.max_question_chars)
         data = self.library.data()
         dates, _ = resolve_dates(question, data, since, until, options, today)
-        queries, _ = self.answerer.queries(without_phrase(question, dates.phrase), as_turns(history))
+        queries, _ = rewriter_of(self.answerer).queries(without_phrase(question, dates.phrase), as_turns(history))
         vectors = self.library.embedder.embed_texts(queries) if options.retrieval != "bm25" else None
         return retrieve(data, vectors, queries, options, dates)
 
@@ -180,14 +181,14 @@ class QA:
             return
         dates, dated = resolve_dates(question, data, since, until, options, today)
         topic = without_phrase(question, dates.phrase)  # "in 2021" became the filter; the words would only blur
-        queries, note = self.answerer.queries(topic, turns)
+        queries, note = rewriter_of(self.answerer).queries(topic, turns)
         vectors = self.library.embedder.embed_texts(queries)  # once: retrieval, then scoring answer sentences
         hits = retrieve(data, vectors, queries, options, dates)
         asked = self.library.embedder.embed_texts([question])[0] if topic != question else None
         request = AnswerRequest(topic, tuple(queries), vectors, preferred(hits, dates), data.sentences, turns,
                                 data.article_by_id, asked)
         for event in self.answerer.answer(request):
-            if isinstance(event, Draft):
+            if isinstance(event, Answer):
                 query = next((q for q in queries if q != topic), question)
                 yield _answer(question, event, hits, query, dates, " ".join(x for x in (notice, dated, note) if x))
             else:
@@ -195,7 +196,7 @@ class QA:
 
     def _overview(
         self, question: str, data: IndexData, options: Settings, since: object, until: object, today: object
-    ) -> tuple[Draft, tuple[Hit, ...], Dates] | None:
+    ) -> tuple[Answer, tuple[Hit, ...], Dates] | None:
         """A digest ("what happened last week?") or a timeline ("the latest on X"), or None for a question."""
         newest = check_date("today", today) or data.newest_date
         given = Dates(check_date("since", since), check_date("until", until))
@@ -289,24 +290,12 @@ class RAG:
 _OPEN: dict[Settings, RAG] = {}
 
 
-def _answer(question: str, draft: Draft, hits: tuple[Hit, ...], query: str, dates: Dates, notice: str) -> Answer:
-    """The `Answer` of a draft, with suggestions of what to ask next when it answered."""
-    return Answer(
-        question=question,
-        text=draft.text,
-        citations=draft.citations,
-        refused=draft.refused,
-        hits=hits,
-        query=query,
-        confidence=draft.confidence,
-        coverage=draft.coverage,
-        backend=draft.backend,
-        unsupported=draft.unsupported,
+def _answer(question: str, draft: Answer, hits: tuple[Hit, ...], query: str, dates: Dates, notice: str) -> Answer:
+    """The answerer's `Answer` completed: the question, the hits, the query searched, the dates, the notices,
+    and suggestions of what to ask next when it answered."""
+    return dataclasses.replace(
+        draft, question=question, hits=hits, query=query, since=dates.since, until=dates.until,
         notice=" ".join(x for x in (notice, draft.notice) if x),
-        since=dates.since,
-        until=dates.until,
-        short=draft.short,
-        reader_score=draft.reader_score,
         suggestions=() if draft.refused else suggestions(question, draft.citations),
     )
 

@@ -120,7 +120,7 @@ def test_fast_benchmark_run(tmp_path, capsys):
 
 
 @needs_reader_model
-def test_a_reader_run_is_scored_on_its_short_answers():
+def test_a_reader_run_is_scored_on_its_short_answers(tmp_path):
     """A reader run (`--reader MODEL`) with the real reader, on 4 bundled questions (3 answerable, 1 not):
     its EM/F1 score the short answer the user reads first, its rows are told apart from the extractive run's."""
     from eval.datasets import bundled
@@ -132,7 +132,7 @@ def test_a_reader_run_is_scored_on_its_short_answers():
     full = bundled(DEFAULT_DATASETS_DIR)
     picked = [q for q in full.questions if q.answers and not q.history][:3] + [q for q in full.questions if not q.answers][:1]
     dataset = dataclasses.replace(full, questions=tuple(picked))
-    result = evaluate(dataset, Settings.from_env(), RunConfig(readers=("qwen2.5-0.5b",)), lambda items, desc: items)
+    result = evaluate(dataset, Settings.from_env(), RunConfig(readers=("qwen2.5-0.5b",), cache_dir=tmp_path / "cache"), lambda items, desc: items)
     name = "hybrid + reader qwen2.5-0.5b"
     gold = {q.id: q.answers for q in picked}
     rows = [r for r in result["per_question"] if r.get("run") == name]
@@ -153,7 +153,7 @@ def test_a_reader_run_is_scored_on_its_short_answers():
 
 
 def test_missing_datasets_are_skipped_with_a_message(tmp_path, capsys):
-    code = main(["--dataset", "scifact", "--datasets-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "out")])
+    code = main(["--dataset", "scifact", "--datasets-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
     assert code == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert "not found" in report["datasets"]["scifact"]["skipped"]

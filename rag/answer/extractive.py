@@ -26,11 +26,10 @@ import numpy as np
 from ..chunk import chunk_sentences
 from ..embed import Embedder, embed_all
 from ..index.sentences import SentenceVectors
-from ..retrieve import search_queries
-from ..schema import Article, Chunk, Citation, Hit, Turn
+from ..schema import Answer, Article, Chunk, Citation, Hit
 from ..settings import Settings
 from ..text import content_terms, lexical_overlap
-from .base import REFUSAL, AnswerRequest, Draft, pieces
+from .base import REFUSAL, AnswerRequest, draft, pieces
 from .refusal import asks_for, question_coverage, shows
 
 LEXICAL_WEIGHT = 0.25  # a full content-word match is worth a quarter of a perfect cosine
@@ -55,9 +54,6 @@ class Extractive:
     def __init__(self, embedder: Embedder, settings: Settings) -> None:
         self.embedder, self.settings = embedder, settings
 
-    def queries(self, question: str, history: Sequence[Turn]) -> tuple[list[str], str]:
-        return search_queries(question, history), ""
-
     def extract(self, r: AnswerRequest) -> Extracted:
         """The extractive answer with the ranked sentences and which gate, if any, refused."""
         if not r.hits:
@@ -67,10 +63,10 @@ class Extractive:
             r.asked_vector,
         )
 
-    def draft(self, r: AnswerRequest) -> Draft:
+    def draft(self, r: AnswerRequest) -> Answer:
         return self.extract(r).draft()
 
-    def answer(self, request: AnswerRequest) -> Iterator[str | Draft]:
+    def answer(self, request: AnswerRequest) -> Iterator[str | Answer]:
         draft = self.draft(request)
         yield from pieces(draft.text)
         yield draft
@@ -311,8 +307,8 @@ class Extracted:
     ranked: tuple[Sentence, ...] = ()
     gate: str = ""  # the gate that refused: "similarity", "coverage", "kind", "no sentence" or "" (answered)
 
-    def draft(self) -> Draft:
-        return Draft(self.text, self.citations, self.refused, round(self.confidence, 4),
+    def draft(self) -> Answer:
+        return draft(self.text, self.citations, self.refused, round(self.confidence, 4),
                      coverage=round(self.coverage, 4))
 
 

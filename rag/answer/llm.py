@@ -15,9 +15,10 @@ from ..chunk import CountTokens, chunk_sentences, sentence_spans, token_counter
 from ..embed import Embedder
 from ..errors import LLMUnavailable
 from ..generate import Generator
-from ..schema import Citation, Hit, Turn
+from ..retrieve import search_queries
+from ..schema import Answer, Citation, Hit, Turn
 from ..text import MARKER
-from .base import REFUSAL, AnswerRequest, Draft, pieces
+from .base import REFUSAL, AnswerRequest, draft, pieces
 from .extractive import Extractive
 
 log = logging.getLogger(__name__)
@@ -173,16 +174,15 @@ def _claims(text: str) -> list[str]:
     return claims
 
 
-class LLMAnswerer:
-    """Answers written by a chat model from the numbered passages, behind the extractive answerer's gate:
-    what it refuses is refused without a generation, and any model failure falls back to its answer."""
+class ModelRewriter:
+    """The `Rewriter` of the language-model answerer: a model-written standalone query for a follow-up;
+    the heuristic variants if the model fails."""
 
-    def __init__(self, generator: Generator, extractive: Extractive) -> None:
-        self.generator, self.extractive = generator, extractive
+    def __init__(self, generator: Generator) -> None:
+        self.generator = generator
 
     def queries(self, question: str, history: Sequence[Turn]) -> tuple[list[str], str]:
-        """A model-written standalone query for a follow-up; the heuristic variants if the model fails."""
-        queries, _ = self.extractive.queries(question, history)
+        queries = search_queries(question, history)
         if len(queries) < 2:
             return queries, ""
         try:
@@ -193,7 +193,16 @@ class LLMAnswerer:
             return queries, ""
         return [question, rewritten], ""
 
-    def answer(self, request: AnswerRequest) -> Iterator[str | Draft]:
+
+class LLMAnswerer:
+    """Answers written by a chat model from the numbered passages, behind the extractive answerer's gate:
+    what it refuses is refused without a generation, and any model failure falls back to its answer."""
+
+    def __init__(self, generator: Generator, extractive: Extractive) -> None:
+        self.generator, self.extractive = generator, extractive
+        self.rewriter = ModelRewriter(generator)
+
+    def answer(self, request: AnswerRequest) -> Iterator[str | Answer]:
         gate = self.extractive.draft(request)
         if gate.refused:  # the extractive gate refuses before paying for a generation
             yield from pieces(gate.text)
@@ -211,18 +220,18 @@ class LLMAnswerer:
         except LLMUnavailable as e:
             log.warning("%s", e)
             yield from pieces(gate.text)
-            yield Draft(gate.text, gate.citations, False, gate.confidence, coverage=gate.coverage,
+            yield draft(gate.text, gate.citations, False, gate.confidence, coverage=gate.coverage,
                         notice=f"{e}; showing the extractive answer instead.")
             return
         verified = verify(raw, request.hits, self.extractive.embedder)
         if verified.refused:
-            yield Draft(REFUSAL, (), True, gate.confidence, coverage=gate.coverage, backend="llm")
+            yield draft(REFUSAL, (), True, gate.confidence, coverage=gate.coverage, backend="llm")
         elif verified.supported == 0:  # nothing the model wrote is backed by a passage: not worth showing
-            yield Draft(gate.text, gate.citations, False, gate.confidence, unsupported=verified.unsupported,
+            yield draft(gate.text, gate.citations, False, gate.confidence, unsupported=verified.unsupported,
                         notice="The model's answer was not supported by the passages; showing the extractive answer.",
                         coverage=gate.coverage)
         else:
             notice = (f"{len(verified.injected)} sentence(s) of the model's answer repeated an instruction found "
                       "inside an article and were dropped." if verified.injected else "")
-            yield Draft(verified.text, verified.citations, False, gate.confidence, "llm", verified.unsupported,
+            yield draft(verified.text, verified.citations, False, gate.confidence, "llm", verified.unsupported,
                         coverage=gate.coverage, notice=notice)

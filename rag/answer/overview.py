@@ -26,10 +26,10 @@ from ..embed import Embedder
 from ..index.sentences import SentenceVectors
 from ..index.store import IndexData
 from ..retrieve.dates import Dates, relative_range
-from ..schema import Article, Chunk, Citation, Hit
+from ..schema import Answer, Article, Chunk, Citation, Hit
 from ..settings import Settings
 from ..text import content_terms
-from .base import REFUSAL, Draft
+from .base import REFUSAL, draft
 from .extractive import extract_answer, jaccard
 
 DIGEST_STORIES = 8  # lines in a digest: a screen, not the whole archive
@@ -146,16 +146,16 @@ def lead_sentence(chunk: Chunk) -> tuple[int, int]:
     return spans[0] if spans else (0, len(chunk.text))
 
 
-def digest(data: IndexData, dates: Dates, newest: str) -> Draft:
+def digest(data: IndexData, dates: Dates, newest: str) -> Answer:
     """The period's stories, newest first: date, headline and lead sentence, each cited."""
     since, until = digest_period(dates, newest)
     if not since and not until:
-        return Draft(REFUSAL, (), True, 0.0, "digest", notice="No article has a date, so there is no news by period.")
+        return draft(REFUSAL, (), True, 0.0, "digest", notice="No article has a date, so there is no news by period.")
     inside = [a for a in data.articles if a.date and (not since or a.date >= since) and (not until or a.date <= until)]
     span = (since if since == until else f"{since} to {until}") if since and until else f"from {since}" if since else f"until {until}"
     if not inside:
         newest_article = max(a.date for a in data.articles if a.date)
-        return Draft(REFUSAL, (), True, 0.0, "digest",
+        return draft(REFUSAL, (), True, 0.0, "digest",
                      notice=f"No article is dated {span}; the newest is dated {newest_article}.")
     first = {c.doc_id: (row, c) for row, c in reversed(list(enumerate(data.chunks))) if c.position == 0}
     inside = sorted((a for a in inside if a.doc_id in first), key=lambda a: a.date, reverse=True)
@@ -173,7 +173,7 @@ def digest(data: IndexData, dates: Dates, newest: str) -> Draft:
         citations.append(citation)
     more = len(groups) - len(main)
     notice = f"The main stories dated {span}" + (f" ({more} more not shown)." if more > 0 else ".")
-    return Draft("\n".join(lines), tuple(citations), False, 1.0, "digest", notice=notice)
+    return draft("\n".join(lines), tuple(citations), False, 1.0, "digest", notice=notice)
 
 
 def timeline_candidates(
@@ -197,13 +197,13 @@ def timeline_candidates(
     return found
 
 
-def timeline(found: Sequence[tuple[Hit, tuple[int, int], bool]]) -> Draft:
+def timeline(found: Sequence[tuple[Hit, tuple[int, int], bool]]) -> Answer:
     """A topic's articles by date, newest first: for each article (its hit, its best sentence's span in the
     article, whether that sentence passed the answer's gates), the best sentence, cited. Articles whose
     sentence failed the gates are left out; none left is a refusal."""
     kept = [(h, span) for h, span, ok in found if ok]
     if not kept:
-        return Draft(REFUSAL, (), True, 0.0, "timeline")
+        return draft(REFUSAL, (), True, 0.0, "timeline")
     kept.sort(key=lambda x: x[0].chunk.date or "0000", reverse=True)  # undated last
     lines, citations = [], []
     for n, (hit, (a, b)) in enumerate(kept[:TIMELINE_ARTICLES], start=1):
@@ -211,7 +211,7 @@ def timeline(found: Sequence[tuple[Hit, tuple[int, int], bool]]) -> Draft:
         text = chunk.text[a - chunk.start : b - chunk.start].lstrip("• ").strip()
         lines.append(f"- {chunk.date or 'undated'}: {text} [{n}]")
         citations.append(Citation.from_hit(n, hit, ((a, b),)))
-    return Draft("\n".join(lines), tuple(citations), False, 1.0, "timeline",
+    return draft("\n".join(lines), tuple(citations), False, 1.0, "timeline",
                  notice="The articles on this, newest first.")
 
 

@@ -22,10 +22,10 @@ from typing import Protocol
 
 from ..errors import LLMUnavailable
 from ..generate.local import Completion
-from ..schema import Citation, Hit, ShortAnswer, Turn
+from ..schema import Answer, Citation, Hit, ShortAnswer, Turn
 from ..settings import Settings
 from ..text import strip_markers
-from .base import REFUSAL, AnswerRequest, Draft, pieces
+from .base import REFUSAL, AnswerRequest, draft, pieces
 from .extractive import Extracted, Extractive, Sentence
 from .refusal import asks_for, shows
 
@@ -174,10 +174,7 @@ class Reader:
     def __init__(self, extractive: Extractive, model: ReaderModel, settings: Settings) -> None:
         self.extractive, self.model, self.settings = extractive, model, settings
 
-    def queries(self, question: str, history: Sequence[Turn]) -> tuple[list[str], str]:
-        return self.extractive.queries(question, history)
-
-    def answer(self, request: AnswerRequest) -> Iterator[str | Draft]:
+    def answer(self, request: AnswerRequest) -> Iterator[str | Answer]:
         found = self.extractive.extract(request)
         first = found.draft()
         yield from pieces(first.text)  # the instant answer, replaced by the reader's when it comes
@@ -193,7 +190,7 @@ class Reader:
         floor = min(s.reader_floor, s.reader_follow_up_floor) if follow_up else s.reader_floor
         return not found.ranked or found.coverage < s.refuse_coverage_below or found.confidence < floor
 
-    def read(self, request: AnswerRequest, found: Extracted, first: Draft) -> Draft:
+    def read(self, request: AnswerRequest, found: Extracted, first: Answer) -> Answer:
         context = found.ranked[: self.settings.reader_sentences]
         sentences = [(request.hits[s.hit_index].chunk.date, s.text) for s in context]
         messages = reader_messages(request.queries[0], sentences, request.history)
@@ -207,21 +204,21 @@ class Reader:
             return dataclasses.replace(first, notice=f"{e}; showing the extractive answer instead.")
         score = None if p_none is None else round(1.0 - p_none, 4)
         if says_none(reply.text) or (score is not None and score < self.settings.reader_refuse_below):
-            return Draft(REFUSAL, (), True, first.confidence, "reader", coverage=first.coverage, reader_score=score)
+            return draft(REFUSAL, (), True, first.confidence, "reader", coverage=first.coverage, reader_score=score)
         snapped = snap(reply.text, [s.text for s in context])
         if snapped is None:  # not words of the passages: the extractive answer (or its refusal) stands
             log.debug("the reader's reply %r is not a span of the sentences", reply.text)
             return dataclasses.replace(first, reader_score=score)
         kind = asks_for(request.question) if self.settings.answer_kinds == "check" else ""
         if not shows(context[snapped[0]].text[snapped[1] : snapped[2]], kind):  # "how many?" read as no number
-            return Draft(REFUSAL, (), True, first.confidence, "reader", coverage=first.coverage, reader_score=score)
+            return draft(REFUSAL, (), True, first.confidence, "reader", coverage=first.coverage, reader_score=score)
         return short_draft(request.hits, context[snapped[0]], snapped[1], snapped[2], first, score)
 
 
-def short_draft(hits: Sequence[Hit], sentence: Sentence, start: int, end: int, first: Draft, score: float | None) -> Draft:
+def short_draft(hits: Sequence[Hit], sentence: Sentence, start: int, end: int, first: Answer, score: float | None) -> Answer:
     """The reader's answer: the span in bold (by the renderer), then its sentence cited as [1]."""
     citation = Citation.from_hit(1, hits[sentence.hit_index], ((sentence.start, sentence.end),))
     short = ShortAnswer(sentence.text[start:end], 1, sentence.start + start, sentence.start + end)
     text = f"{sentence.text.lstrip('• ').strip()} [1]"
-    return Draft(text, (citation,), False, first.confidence, "reader", coverage=first.coverage, short=short,
+    return draft(text, (citation,), False, first.confidence, "reader", coverage=first.coverage, short=short,
                  reader_score=score)

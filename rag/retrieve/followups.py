@@ -1,10 +1,14 @@
 """Follow-up questions: which questions lean on the conversation, and the query variants they are searched
-with (the question with its pronoun resolved, the last question with it, it with the last answer)."""
+with (the question with its pronoun resolved, the last question with it, it with the last answer).
+
+The query-rewriting seam is `Rewriter`: `FollowUps` (these heuristics) is the default; an answerer that
+searches another way carries its own as `rewriter` (the language-model answerer's model-written query)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 from ..schema import Turn
 from ..text import strip_markers
@@ -75,3 +79,24 @@ def resolve_reference(question: str, answer: str, earlier: str = "") -> tuple[st
     if not first:
         return question, False
     return question[: match.start()] + first + question[match.end() :], False
+
+
+class Rewriter(Protocol):
+    """The query-rewriting seam."""
+
+    def queries(self, question: str, history: Sequence[Turn]) -> tuple[list[str], str]:
+        """The search queries for a question in its conversation ([0] is the question), and a notice."""
+        ...
+
+
+class FollowUps:
+    """The default rewriter: `search_queries`' variants, no notice."""
+
+    def queries(self, question: str, history: Sequence[Turn]) -> tuple[list[str], str]:
+        return search_queries(question, history), ""
+
+
+def rewriter_of(answerer: object) -> Rewriter:
+    """The answerer's own `rewriter`, else `FollowUps`."""
+    own = getattr(answerer, "rewriter", None)
+    return own if own is not None else FollowUps()
