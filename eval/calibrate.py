@@ -51,24 +51,27 @@ def features(rag: RAG, checked: RAG, questions: list[Any]) -> list[dict[str, Any
 READER_GRID = tuple(round(0.1 * i, 1) for i in range(0, 10))
 FLOOR_GRID = (0.0, 0.2, 0.25, 0.3, 0.35, 0.42)
 NONE_SURE_GRID = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.01)  # 0: every NONE refuses; 1.01: none does
+GUESS_GRID = (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)  # refuse a reply whose first token is less sure
 
 
 def reader_features(rag: RAG, retry: RAG, questions: list[Any]) -> list[dict[str, Any]]:
     """Each question answered by the reader with the similarity and coverage gates off (so it is always
-    asked): the extractive confidence and coverage, the reader's score, whether it refused (NONE, or a
-    "how many" / "when" span without a number / date and no extractive answer), and its short answer's F1.
-    A refused question is asked again through `retry` (every NONE read again with NONE barred): whether that
-    refuses too, and its F1."""
+    asked): the extractive confidence and coverage, the reader's score and sureness, whether it refused
+    (NONE, or a "how many" / "when" span without a number / date and no extractive answer), and its short
+    answer's F1. A refused question is asked again through `retry` (every NONE read again with NONE barred):
+    whether that refuses too, its sureness and its F1."""
     rows = []
     for q in questions:
         answer = rag.ask(q.question)
         shown = " ".join(h.chunk.text for h in answer.hits)
         row = {"id": q.id, "confidence": answer.confidence, "coverage": answer.coverage,
-               "reader_score": answer.reader_score, "reader_refused": answer.refused, "f1": _f1(answer, q.answers),
+               "reader_score": answer.reader_score, "reader_sureness": answer.reader_sureness,
+               "reader_refused": answer.refused, "f1": _f1(answer, q.answers),
                "gold_shown": m.contains_answer(shown, q.answers)}
         if answer.refused:
             again = retry.ask(q.question)
-            row |= {"retry_refused": again.refused, "retry_f1": _f1(again, q.answers)}
+            row |= {"retry_refused": again.refused, "retry_f1": _f1(again, q.answers),
+                    "retry_sureness": again.reader_sureness}
         rows.append(row)
     return rows
 
@@ -78,33 +81,40 @@ def _f1(answer: Any, answers: Sequence[str]) -> float:
 
 
 def reader_sweep(answerable: list[dict], absent: list[dict], coverage_below: float) -> list[dict[str, Any]]:
-    """Refusals for each (similarity floor, reader threshold, NONE certainty) at the chosen coverage
-    threshold: refuse when the sentence similarity is under the floor, the coverage under its threshold,
-    the reader's score under the threshold, or the reader refused and either was at least that sure of NONE
-    or refused again when NONE was barred. The answerable F1 counts the retried answer where it was used."""
+    """Refusals for each (similarity floor, reader threshold, NONE certainty, guess threshold) at the chosen
+    coverage threshold: refuse when the sentence similarity is under the floor, the coverage under its
+    threshold, the reader's score under the threshold, the reply's first token less sure than the guess
+    threshold, or the reader refused and either was at least that sure of NONE or refused again when NONE
+    was barred (or its second reply was a guess). The answerable F1 counts the retried answer where used."""
     n = min(len(answerable), len(absent))
     out = []
     for floor in FLOOR_GRID:
         for r in READER_GRID:
             for sure in NONE_SURE_GRID:
-                def outcome(row: dict, floor: float = floor, r: float = r, sure: float = sure) -> tuple[bool, float]:
-                    score = row["reader_score"] if row["reader_score"] is not None else 1.0
-                    if row["confidence"] < floor or row["coverage"] < coverage_below or score < r:
-                        return True, 0.0
-                    if not row["reader_refused"]:
-                        return False, row["f1"]
-                    if 1.0 - score >= sure or row["retry_refused"]:
-                        return True, 0.0
-                    return False, row["retry_f1"]
+                for guess in GUESS_GRID:
+                    def outcome(row: dict, floor: float = floor, r: float = r, sure: float = sure,
+                                guess: float = guess) -> tuple[bool, float]:
+                        score = row["reader_score"] if row["reader_score"] is not None else 1.0
+                        if row["confidence"] < floor or row["coverage"] < coverage_below or score < r:
+                            return True, 0.0
+                        if not row["reader_refused"]:
+                            return (True, 0.0) if _guess(row.get("reader_sureness"), guess) else (False, row["f1"])
+                        if 1.0 - score >= sure or row["retry_refused"] or _guess(row.get("retry_sureness"), guess):
+                            return True, 0.0
+                        return False, row["retry_f1"]
 
-                tp = sum(outcome(x)[0] for x in absent[:n])
-                fp = sum(outcome(x)[0] for x in answerable[:n])
-                out.append({"reader_floor": floor, "reader_refuse_below": r, "reader_none_sure": sure,
-                            "coverage_below": coverage_below, "absent_refused": round(tp / n, 3),
-                            "answerable_refused": round(fp / n, 3),
-                            "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0,
-                            "answerable_f1": round(sum(outcome(x)[1] for x in answerable[:n]) / n, 3)})
+                    tp = sum(outcome(x)[0] for x in absent[:n])
+                    fp = sum(outcome(x)[0] for x in answerable[:n])
+                    out.append({"reader_floor": floor, "reader_refuse_below": r, "reader_none_sure": sure,
+                                "reader_guess_below": guess, "coverage_below": coverage_below,
+                                "absent_refused": round(tp / n, 3), "answerable_refused": round(fp / n, 3),
+                                "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0,
+                                "answerable_f1": round(sum(outcome(x)[1] for x in answerable[:n]) / n, 3)})
     return out
+
+
+def _guess(sureness: float | None, below: float) -> bool:
+    return sureness is not None and sureness < below
 
 
 def sentences_sweep(data: Dataset, dev: list[Any], config: RunConfig, model: str, counts: list[int]) -> list[dict[str, Any]]:
@@ -148,18 +158,20 @@ def calibrate_reader(args: argparse.Namespace, data: Dataset, dev: list[Any], co
     best = max(ok, key=lambda row: (row["absent_refused"], row["answerable_f1"])) if ok else None
     # No setting meets both targets: the most precise refusals, then the best F1, then the mildest settings.
     fallback = None if ok else max(table, key=lambda row: (row["precision"], row["answerable_f1"],
-                                                          -row["reader_none_sure"], -row["reader_refuse_below"]))
+                                                          -row["reader_none_sure"], -row["reader_refuse_below"],
+                                                          -row["reader_guess_below"]))
     report = {"reader": args.reader, "questions": len(dev), "answerable": len(answerable), "absent": len(absent),
               "sweep": table, "chosen": best, "fallback": fallback, "features": {"answerable": answerable, "absent": absent}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{len(dev)} questions: {len(answerable)} answerable with gold shown, {len(absent)} absent")
-    print("reader_floor  reader_refuse_below  reader_none_sure  absent refused  answerable refused  precision  answerable F1")
-    for row in table:
-        if row["reader_refuse_below"] in (0.0, 0.5, 0.9):  # the whole table is in the report
+    print("reader_floor  reader_refuse_below  reader_none_sure  reader_guess_below  absent refused  answerable refused  "
+          "precision  answerable F1")
+    for row in table:  # the whole table is in the report
+        if row["reader_refuse_below"] in (0.0, 0.5) and row["reader_floor"] in (0.0, 0.42):
             print(f"{row['reader_floor']:>12}  {row['reader_refuse_below']:>19}  {row['reader_none_sure']:>16}  "
-                  f"{row['absent_refused']:>14}  {row['answerable_refused']:>18}  {row['precision']:>9}  "
-                  f"{row['answerable_f1']:>13}")
+                  f"{row['reader_guess_below']:>18}  {row['absent_refused']:>14}  {row['answerable_refused']:>18}  "
+                  f"{row['precision']:>9}  {row['answerable_f1']:>13}")
     print(f"chosen (best recall at precision >= {args.precision}, answerable refused <= {args.max_wrong}): {best}")
     if fallback:
         print(f"none meets both; the most precise (then best F1): {fallback}")

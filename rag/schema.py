@@ -181,6 +181,7 @@ class Answer(_Record):
     until: str = ""
     short: ShortAnswer | None = None  # the reader's short answer (None: no reader, or nothing it found snapped)
     reader_score: float | None = None  # the reader's probability that the sentences answer (None: not asked)
+    reader_sureness: float | None = None  # the probability it gave its reply's first token (low: a guess)
     suggestions: tuple[str, ...] = ()  # questions to ask next, about what the cited sentences name
 
     def to_dict(self) -> dict[str, Any]:

@@ -143,6 +143,10 @@ class Settings:
     # refuses. `python -m eval.calibrate --reader` on SQuAD dev: 0.4 refused 0.048 fewer answerable questions
     # and 0.024 fewer absent ones than 0 (precision 0.773 -> 0.823, F1 0.416 -> 0.442; README, "The reader").
     reader_none_sure: float = 0.4
+    # Refuse when the reader gave its reply's first token less than this probability: a guess among many
+    # ("1" for "how many warheads?" when no sentence says; `Answer.reader_sureness`). Calibrated by
+    # `python -m eval.calibrate --reader` with the three thresholds above.
+    reader_guess_below: float = 0.0
     # A reader that has not replied in this many seconds is abandoned for the extractive answer.
     reader_timeout_s: float = 20.0
     # A second writer (an upload while another indexes) waits this long for the index lock, then says so.
@@ -181,7 +185,7 @@ class Settings:
             raise RagError("llm_threads and llm_context_tokens must be 0 (automatic) or more")
         if self.reader_sentences < 1 or self.reader_threads < 0:
             raise RagError("reader_sentences must be at least 1 and reader_threads 0 (automatic) or more")
-        for name in ("reader_refuse_below", "reader_none_sure"):  # probabilities (1.01: never refuse on NONE)
+        for name in ("reader_refuse_below", "reader_none_sure", "reader_guess_below"):  # probabilities (1.01: never refuse on NONE)
             if not 0.0 <= getattr(self, name) <= 1.01:
                 raise RagError(f"{name}={getattr(self, name)} must be between 0 and 1.01; fix RAG_{name.upper()}")
         if not 0 <= self.lock_wait_s <= 86_400:

@@ -204,17 +204,36 @@ def test_reader_calibration_sweep_counts_by_hand():
     answerable = [base, base | {"reader_refused": True, "reader_score": 0.7, "f1": 0.0, "retry_refused": False, "retry_f1": 0.5}]
     absent = [base | {"reader_refused": True, "reader_score": 0.1, "f1": 0.0, "retry_refused": False, "retry_f1": 0.0},
               base | {"reader_score": 0.2, "f1": 0.0}]
-    rows = {(r["reader_floor"], r["reader_refuse_below"], r["reader_none_sure"]): r for r in reader_sweep(answerable, absent, 0.55)}
+    table = reader_sweep(answerable, absent, 0.55)
+    rows = {(r["reader_floor"], r["reader_refuse_below"], r["reader_none_sure"]): r for r in table if r["reader_guess_below"] == 0}
     # every NONE refuses: both refusals of the reader count, one right and one wrong
     assert rows[(0.0, 0.0, 0.0)] == {"reader_floor": 0.0, "reader_refuse_below": 0.0, "reader_none_sure": 0.0,
-                                         "coverage_below": 0.55, "absent_refused": 0.5, "answerable_refused": 0.5,
-                                         "precision": 0.5, "answerable_f1": 0.5}
+                                     "reader_guess_below": 0.0, "coverage_below": 0.55, "absent_refused": 0.5,
+                                     "answerable_refused": 0.5, "precision": 0.5, "answerable_f1": 0.5}
     # NONE refuses only at P >= 0.4: the answerable one (P 0.3) is retried (F1 0.5), the absent one (P 0.9) refused
     assert rows[(0.0, 0.0, 0.4)]["answerable_refused"] == 0.0 and rows[(0.0, 0.0, 0.4)]["answerable_f1"] == 0.75
     assert rows[(0.0, 0.0, 0.4)]["absent_refused"] == 0.5 and rows[(0.0, 0.0, 0.4)]["precision"] == 1.0
     # a reader score bar of 0.3 also refuses the second absent one (score 0.2); with no NONE refusing, neither is
     assert rows[(0.0, 0.3, 0.4)]["absent_refused"] == 1.0 and rows[(0.0, 0.3, 0.4)]["precision"] == 1.0
     assert rows[(0.0, 0.0, 1.01)]["absent_refused"] == 0.0
+
+
+
+def test_reader_calibration_sweep_refuses_guesses():
+    """A reply whose first token the reader was unsure of is refused from the guess bar on, whether it came
+    on the first read or on the retry with NONE barred; sureness None (a model without probabilities) never is."""
+    from eval.calibrate import reader_sweep
+
+    base = {"confidence": 0.6, "coverage": 1.0, "reader_refused": False, "f1": 1.0, "reader_score": 0.9, "reader_sureness": 0.9}
+    answerable = [base, base | {"reader_sureness": None}]
+    absent = [base | {"f1": 0.0, "reader_sureness": 0.3},
+              base | {"reader_refused": True, "reader_score": 0.8, "f1": 0.0, "retry_refused": False, "retry_f1": 0.0,
+                      "retry_sureness": 0.2}]
+    rows = {r["reader_guess_below"]: r for r in reader_sweep(answerable, absent, 0.55)
+            if (r["reader_floor"], r["reader_refuse_below"], r["reader_none_sure"]) == (0.0, 0.0, 0.4)}
+    assert rows[0.0]["absent_refused"] == 0.0  # neither NONE (P 0.2 < 0.4) nor the 0.3-sure reply refuses
+    assert rows[0.25]["absent_refused"] == 0.5 and rows[0.35]["absent_refused"] == 1.0
+    assert all(r["answerable_refused"] == 0.0 and r["answerable_f1"] == 1.0 for r in rows.values())
 
 
 def test_overview_benchmark_counts_by_hand(tmp_path, embedder):

@@ -29,9 +29,11 @@ LIU = "Which US official did Liu Xiaoming speak to by video link?"
 class Scripted:
     """A reader model that replies with a fixed text (or raises), recording what it was sent."""
 
-    def __init__(self, reply: str | Exception, none_p: float = 0.0, delay: float = 0.0, barred_reply: str = "") -> None:
+    def __init__(self, reply: str | Exception, none_p: float = 0.0, delay: float = 0.0, barred_reply: str = "",
+                 first: tuple[tuple[str, float], ...] = ()) -> None:
         self.reply, self.none_p, self.delay, self.sent, self.barred = reply, none_p, delay, [], []
         self.barred_reply = barred_reply  # the reply when words are barred
+        self.first = first  # the first token's choices, when not just NONE and the reply
 
     def complete(self, messages, max_tokens, barred=()):
         self.sent.append(messages)
@@ -40,7 +42,7 @@ class Scripted:
         if isinstance(self.reply, Exception):
             raise self.reply
         reply = self.barred_reply if barred else self.reply
-        return Completion(reply, (("NONE", self.none_p), ("x", 1 - self.none_p)))
+        return Completion(reply, self.first or (("NONE", self.none_p), ("x", 1 - self.none_p)))
 
 
 def _reader_rag(bundled_index, model, **changes):
@@ -295,3 +297,17 @@ def test_answering_with_shares_the_index_and_the_loaded_reader(bundled_index):
     sure = rag.answering_with(reader_none_sure=0.1)  # 0.2 >= 0.1: the NONE stands
     assert sure.ask(LIU).refused and sure.qa.answerer.model is model
     assert rag.answering_with(answerer="extractive").ask(LIU).backend == "extractive"
+
+
+def test_a_guess_is_refused_whether_or_not_it_snaps(bundled_index):
+    """A reply whose first token the reader gave little probability is a guess among many: refused from
+    `reader_guess_below` on, even when it is words of the sentences, and even when it snaps to nothing
+    (which would otherwise leave the extractive answer standing). A sure reply is not."""
+    unsure = (("Jung", 0.3), ("Liu", 0.25), ("NONE", 0.1))
+    for reply in ("Jung Pak", "1000"):
+        guessing = _reader_rag(bundled_index, Scripted(reply, first=unsure), reader_guess_below=0.35)
+        answer = guessing.ask(LIU)
+        assert answer.refused and answer.backend == "reader" and answer.reader_sureness == 0.3
+        assert not _reader_rag(bundled_index, Scripted(reply, first=unsure)).ask(LIU).refused  # 0: no guess bar
+    sure = _reader_rag(bundled_index, Scripted("Jung Pak", first=(("Jung", 0.9),)), reader_guess_below=0.35).ask(LIU)
+    assert not sure.refused and sure.short.text == "Jung Pak" and sure.reader_sureness == 0.9

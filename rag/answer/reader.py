@@ -8,8 +8,10 @@ snapped to a character span of one of those sentences (`snap`): words that are n
 shown. The answer is then that span (`ShortAnswer`) and the one sentence holding it, cited as [1]. The
 model's probability that its first token is NONE gives `reader_score` (1 - P(NONE)); a NONE reply, or a
 score under `reader_refuse_below`, refuses (a NONE the model gives less than `reader_none_sure` is asked
-again with NONE barred); so does a "how many" / "when" span without a number / date. A
-reply that snaps to nothing leaves the extractive answer (or its refusal) in place.
+again with NONE barred); so does a reply whose first token the model gave less than `reader_guess_below`
+(`reader_sureness`: a guess among many, such as "1" for "how many warheads?" when no sentence says), and
+a "how many" / "when" span without a number / date. A sure reply that snaps to nothing leaves the
+extractive answer (or its refusal) in place.
 """
 
 from __future__ import annotations
@@ -89,6 +91,16 @@ def none_probability(first_tokens: Sequence[tuple[str, float]]) -> float:
     0.6
     """
     return round(sum(p for t, p in first_tokens if t.strip().upper() in ("NONE", "NON", "NO")), 6)
+
+
+def first_token_p(first_tokens: Sequence[tuple[str, float]]) -> float | None:
+    """The probability of the reply's first token: the likeliest choice (the reply is greedy; a barred
+    token has probability 0). None when the model gave no probabilities.
+
+    >>> first_token_p([("1", 0.32), ("3", 0.19)]), first_token_p([])
+    (0.32, None)
+    """
+    return round(max(p for _, p in first_tokens), 4) if first_tokens else None
 
 
 def _words(text: str) -> list[tuple[str, int, int]]:
@@ -203,16 +215,22 @@ class Reader:
             log.warning("%s", e)
             return dataclasses.replace(first, notice=f"{e}; showing the extractive answer instead.")
         score = None if p_none is None else round(1.0 - p_none, 4)
+        sure = first_token_p(reply.first_tokens)
+        refusal = draft(REFUSAL, (), True, first.confidence, "reader", coverage=first.coverage, reader_score=score,
+                        reader_sureness=sure)
         if says_none(reply.text) or (score is not None and score < self.settings.reader_refuse_below):
-            return draft(REFUSAL, (), True, first.confidence, "reader", coverage=first.coverage, reader_score=score)
+            return refusal
+        if sure is not None and sure < self.settings.reader_guess_below:  # a guess, whether or not it snaps
+            return refusal
         snapped = snap(reply.text, [s.text for s in context])
         if snapped is None:  # not words of the passages: the extractive answer (or its refusal) stands
             log.debug("the reader's reply %r is not a span of the sentences", reply.text)
-            return dataclasses.replace(first, reader_score=score)
+            return dataclasses.replace(first, reader_score=score, reader_sureness=sure)
         kind = asks_for(request.question) if self.settings.answer_kinds == "check" else ""
         if not shows(context[snapped[0]].text[snapped[1] : snapped[2]], kind):  # "how many?" read as no number
-            return draft(REFUSAL, (), True, first.confidence, "reader", coverage=first.coverage, reader_score=score)
-        return short_draft(request.hits, context[snapped[0]], snapped[1], snapped[2], first, score)
+            return refusal
+        answer = short_draft(request.hits, context[snapped[0]], snapped[1], snapped[2], first, score)
+        return dataclasses.replace(answer, reader_sureness=sure)
 
 
 def short_draft(hits: Sequence[Hit], sentence: Sentence, start: int, end: int, first: Answer, score: float | None) -> Answer:
