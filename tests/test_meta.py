@@ -124,3 +124,41 @@ def test_retrieval_modes_are_spelled_once_per_layer():
     from rag.settings import RETRIEVAL_MODES
 
     assert set(MODES) == set(RETRIEVAL_MODES) and all(set(names) <= set(RETRIEVERS) for names in MODES.values())
+
+
+def test_the_architecture_table_names_every_module_and_only_those():
+    """docs/architecture.md's module table matches the tree: each folder and each top-level module has its
+    row, each module inside a folder is named in that folder's row, and nothing named is missing."""
+    import re
+
+    rows = {}
+    for line in (ROOT / "docs" / "architecture.md").read_text().splitlines():
+        cells = line.split(" | ")
+        if line.startswith("| `") and len(cells) >= 2:
+            for name in re.findall(r"`([\w/]+(?:\.py)?)`", cells[0]):
+                rows[name] = line
+    leaves = next(line for line in (ROOT / "docs" / "architecture.md").read_text().splitlines() if line.startswith("| leaves |"))
+    for path in sorted((ROOT / "rag").rglob("*.py")):
+        rel = path.relative_to(ROOT / "rag")
+        if len(rel.parts) == 1:
+            assert rel.name in rows or f"`{rel.name}`" in leaves or rel.name == "__init__.py", f"no row for rag/{rel}"
+        elif rel.name != "__init__.py":
+            folder = f"{rel.parts[0]}/"
+            assert folder in rows, f"no row for rag/{folder}"
+            assert f"`{rel.name}`" in rows[folder], f"rag/{folder} row does not name {rel.name}"
+    for name, line in rows.items():
+        assert (ROOT / "rag" / name).exists(), f"the table names rag/{name}, which is not there"
+        if name.endswith("/"):
+            for module in re.findall(r"`(\w+\.py)`", line):
+                assert (ROOT / "rag" / name / module).exists(), f"the {name} row names {module}, not in rag/{name}"
+
+
+def test_the_readme_layout_table_names_every_top_level_module():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| `rag/` | stage |") :].split("\n\n")[0]
+    named = set(re.findall(r"`([\w]+/|[\w]+\.py)`", table)) - {"rag/"}
+    tree = {p.name + ("/" if p.is_dir() else "") for p in (ROOT / "rag").iterdir()
+            if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem not in ("__init__", "__main__"))}
+    assert named == tree
