@@ -116,7 +116,7 @@ def test_benchmark_llm_configuration(llm, tmp_path, monkeypatch):
 
     monkeypatch.setenv("RAG_LLM_BASE_URL", llm)
     monkeypatch.setenv("RAG_LLM_MODEL", "extract")
-    code = main(["--dataset", "bundled", "--limit", "2", "--llm", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c")])
+    code = main(["--dataset", "bundled", "--limit", "2", "--llm", "--reader", "none", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c")])
     assert code == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     modes = report["datasets"]["bundled"]["modes"]
