@@ -334,3 +334,36 @@ def test_indexing_shows_progress_on_a_terminal_only(tmp_path):
     piped = subprocess.run([sys.executable, "-m", "rag", "index", "--index-dir", str(tmp_path / "pipe-index"), str(ARTICLES)],
                            capture_output=True, env=env, cwd=tmp_path, timeout=300)
     assert piped.returncode == 0 and b"embedding" not in piped.stderr  # quiet in a pipe
+
+
+@pytest.mark.skipif(not (DEFAULT_DATASETS_DIR / "scifact").is_dir(), reason="../shared/datasets/scifact is absent")
+def test_the_peers_benchmark_measures_this_project_and_names_a_peer_it_cannot_build(tmp_path, monkeypatch):
+    """`--part peers` on a tiny SciFact sample: this project's figures come from its own process; a framework
+    whose environment cannot be made is skipped with the reason, and no ratio is made up for it."""
+    import subprocess
+
+    from eval.bench import peers
+
+    def no_index(name, cache):
+        raise subprocess.CalledProcessError(1, "pip")
+
+    monkeypatch.setattr(peers, "environment", no_index)
+    result = peers.bench_peers(DEFAULT_DATASETS_DIR, tmp_path / "cache", tmp_path / "work", docs=40, queries=5,
+                               peers=("langchain",))
+    ours = result["systems"]["news-qa"]
+    assert ours["documents"] >= 5 and ours["chunks"] >= ours["documents"] and ours["ingest_chunks_per_cpu_s"] > 0
+    assert all(0 <= ours[mode]["ndcg@10"] <= 1 and 0 < ours[mode]["p50_ms"] <= ours[mode]["p95_ms"] for mode in ("bm25", "dense", "hybrid"))
+    assert ours["dense"]["recall@100"] == 1.0  # 40 documents: every relevant one is among the first 100
+    assert "pip install -r eval/bench/peers-langchain.txt" in result["systems"]["langchain"]["skipped"]
+    assert "news-qa vs langchain" not in result and "| dense nDCG@10 / recall@100 |" in peers.table(result)
+
+
+def test_peer_ratios_by_hand():
+    from eval.bench.peers import ratios
+
+    ours = {"ingest_chunks_per_cpu_s": 30.0, "peak_rss_mb": 500.0, "disk_mb": 2.0,
+            **{m: {"p50_ms": 10.0} for m in ("bm25", "dense", "hybrid")}}
+    peer = {"ingest_chunks_per_cpu_s": 10.0, "peak_rss_mb": 1000.0, "disk_mb": 1.0,
+            **{m: {"p50_ms": 40.0} for m in ("bm25", "dense", "hybrid")}}
+    assert ratios(ours, peer) == {"ingest_chunks_per_cpu_s": 3.0, "peak_rss": 0.5, "disk": 2.0,
+                                  "bm25_p50": 0.25, "dense_p50": 0.25, "hybrid_p50": 0.25}

@@ -22,6 +22,10 @@ Parts (each reports medians, and ratios taken within the same run):
   at several probe counts against HNSW (M=32, efConstruction 200) at several search widths, with build time,
   recall@10 against exact and search p50.
 - gpu: embedding throughput with torch on a GPU (fp32 and fp16, by batch size) when one is present.
+- peers (only when named; installs LangChain and LlamaIndex into venvs of their own under --cache-dir): this
+  project against both, built the way their tutorials build a hybrid retriever, on a SciFact sample with the
+  same model files: ingest chunks per CPU-second, peak RSS, disk, BM25 / dense / hybrid p50 and p95, nDCG@10
+  and recall@100, and the ratios (`peers.py`).
 Writes bench.json and bench.md to --out (default eval/out/bench).
 """
 
@@ -43,11 +47,13 @@ from ..__main__ import DEFAULT_DATASETS_DIR, machine
 from ..datasets import ROOT
 from .cold import bench_cold
 from .embedding import bench_gpu, bench_ingest, bench_quality, news_chunks
+from .peers import bench_peers, table
 from .scale import bench_ann, bench_scale, probe
 
-PARTS = ("ingest", "quality", "cold", "scale", "milvus", "gpu", "ann")
-# "ann" builds HNSW graphs (20 min at 1M on 2 cores) and "milvus" fills Milvus Lite: asked for by name
-DEFAULT_PARTS = tuple(p for p in PARTS if p not in ("milvus", "ann"))
+PARTS = ("ingest", "quality", "cold", "scale", "milvus", "gpu", "ann", "peers")
+# "ann" builds HNSW graphs (20 min at 1M on 2 cores), "milvus" fills Milvus Lite and "peers" installs two
+# frameworks: asked for by name
+DEFAULT_PARTS = tuple(p for p in PARTS if p not in ("milvus", "ann", "peers"))
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -76,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "out" / "bench")
     parser.add_argument("--datasets-dir", type=Path, default=DEFAULT_DATASETS_DIR)
     parser.add_argument("--cache-dir", type=Path, default=Path("~/.cache/news-qa-eval").expanduser(), help="eval indexes")
+    parser.add_argument("--peer-docs", type=int, default=1200, help="peers part: SciFact documents in the sample")
+    parser.add_argument("--peer-queries", type=int, default=300, help="peers part: SciFact test queries")
+    parser.add_argument("--peer", action="append", choices=("langchain", "llamaindex"), help="peers part: repeatable; default both")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:
@@ -97,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             result = bench_cold(settings, args.repeats)
         elif part == "gpu":
             result = bench_gpu(settings, chunks)
+        elif part == "peers":
+            peers = tuple(args.peer or ("langchain", "llamaindex"))
+            result = bench_peers(args.datasets_dir, args.cache_dir, args.out / "peers", args.peer_docs, args.peer_queries, peers)
+            (args.out / "peers.md").write_text(table(result) + "\n")
         else:
             embedder = load_embedder(settings.model, settings.embed_backend, settings.cache_dir)
             base, sentences = embed_all_with_spans(
