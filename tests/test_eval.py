@@ -361,9 +361,9 @@ def test_the_peers_benchmark_measures_this_project_and_names_a_peer_it_cannot_bu
 def test_peer_ratios_by_hand():
     from eval.bench.peers import ratios
 
-    ours = {"ingest_chunks_per_cpu_s": 30.0, "peak_rss_mb": 500.0, "disk_mb": 2.0,
+    ours = {"ingest_chunks_per_cpu_s": 30.0, "ingest_docs_per_cpu_s": 3.0, "peak_rss_mb": 500.0, "disk_mb": 2.0,
             **{m: {"p50_ms": 10.0} for m in ("bm25", "dense", "hybrid")}}
-    peer = {"ingest_chunks_per_cpu_s": 10.0, "peak_rss_mb": 1000.0, "disk_mb": 1.0,
+    peer = {"ingest_chunks_per_cpu_s": 10.0, "ingest_docs_per_cpu_s": 2.0, "peak_rss_mb": 1000.0, "disk_mb": 1.0,
             **{m: {"p50_ms": 40.0} for m in ("bm25", "dense", "hybrid")}}
-    assert ratios(ours, peer) == {"ingest_chunks_per_cpu_s": 3.0, "peak_rss": 0.5, "disk": 2.0,
+    assert ratios(ours, peer) == {"ingest_chunks_per_cpu_s": 3.0, "ingest_docs_per_cpu_s": 1.5, "peak_rss": 0.5, "disk": 2.0,
                                   "bm25_p50": 0.25, "dense_p50": 0.25, "hybrid_p50": 0.25}
