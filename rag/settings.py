@@ -42,7 +42,9 @@ def default_cache_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class Settings:
+class IndexSettings:
+    """What the index is built from and with, and where it lives (load → clean → chunk → embed → index)."""
+
     # Where the persisted index lives. Relative paths are taken from the current directory.
     index_dir: Path = field(default_factory=lambda: DEFAULT_INDEX_DIR)
     # What a missing index is built from on first use. Empty: the bundled sample articles, and only for the
@@ -62,11 +64,6 @@ class Settings:
     chunk_tokens: int = 200
     # Sentences repeated between neighbouring chunks, so an answer that straddles a boundary is whole in one.
     chunk_overlap: int = 40
-    # Passages returned and shown as candidate citations.
-    top_k: int = 5
-    # Candidates taken from each retriever before fusion.
-    candidates: int = 50
-    retrieval: Retrieval = "hybrid"
     # Dense search is exact (FAISS flat) below this many chunks and an inverted file (IVF, 4·√n lists, 128
     # probed) from it on. A flat scan reads every vector per question: 15.5 ms at 100k chunks and 157 ms at
     # 1M on 2 cores (`python -m eval.bench` measures both, with IVF's recall@10 against exact).
@@ -77,6 +74,31 @@ class Settings:
     # (token in RAG_MILVUS_TOKEN). Collections are named <milvus_collection>_<id>, one per generation.
     milvus_uri: str = ""
     milvus_collection: str = "news_qa"
+    # Texts per forward pass when embedding.
+    batch_size: int = 32
+    # A second writer (an upload while another indexes) waits this long for the index lock, then says so.
+    lock_wait_s: float = 120.0
+
+    def seed_corpus(self) -> Path | None:
+        """The folder a missing index is built from: `corpus_dir` when set; the bundled articles for the
+        default index folder; otherwise None (the user must index something first)."""
+        if self.corpus_dir:
+            return Path(self.corpus_dir)
+        if self.index_dir.resolve() == DEFAULT_INDEX_DIR.resolve():
+            return BUNDLED_ARTICLES
+        return None
+
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """How a question is searched (retrieve)."""
+
+    # Passages returned and shown as candidate citations.
+    top_k: int = 5
+    # Candidates taken from each retriever before fusion.
+    candidates: int = 50
+    retrieval: Retrieval = "hybrid"
     # Newer articles rank higher (their candidates, newest first, are fused as one more ranking): "auto" when
     # the question asks for the latest ("latest", "most recent", "now"...), "always", or "off".
     recency: Recency = "auto"
@@ -85,6 +107,14 @@ class Settings:
     question_dates: QuestionDates = "prefer"
     # Reciprocal rank fusion constant from Cormack et al. (2009); 60 is their published default.
     rrf_k: int = 60
+    # Longer questions are cut to this many characters (with a notice) so latency stays bounded.
+    max_question_chars: int = 1000
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """How an answer is chosen, read and refused (answer: extractive, reader, refusal gates)."""
+
     # Refuse when the best supporting sentence's cosine similarity to the question is below this (MiniLM, the
     # sentence embedded alone), or when the passages hold less than `refuse_coverage_below` of the question's
     # own content words (stemmed; stop and question words left out): on the topic, but not about what is
@@ -111,10 +141,6 @@ class Settings:
     answer_sentences: int = 3
     # Sentences scoring below this fraction of the best one are left out of the answer.
     answer_keep_ratio: float = 0.8
-    # Texts per forward pass when embedding.
-    batch_size: int = 32
-    # Longer questions are cut to this many characters (with a notice) so latency stays bounded.
-    max_question_chars: int = 1000
     # "reader" (a local model reads the best sentences for the exact words that answer; README, "The reader"),
     # "extractive" (the best sentences, no model), "llm" (a chat model writes the answer: in this process
     # (llama.cpp, a GGUF file) when llm_base_url is empty, else an OpenAI-compatible server, key in
@@ -149,8 +175,12 @@ class Settings:
     reader_guess_below: float = 0.0
     # A reader that has not replied in this many seconds is abandoned for the extractive answer.
     reader_timeout_s: float = 20.0
-    # A second writer (an upload while another indexes) waits this long for the index lock, then says so.
-    lock_wait_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """The optional language-model answerer's model and budget (generate)."""
+
     # e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8080/v1 (llama.cpp server), https://api.openai.com/v1
     llm_base_url: str = ""
     llm_model: str = "default"
@@ -164,6 +194,15 @@ class Settings:
     # so an answer stays near 10 s) and 2,500 for a server (small served models have 2-8k token contexts).
     llm_context_tokens: int = 0
 
+    def context_tokens(self) -> int:
+        """Passage tokens in a language model's prompt (`llm_context_tokens`, or its automatic value)."""
+        return self.llm_context_tokens or (2500 if self.llm_base_url else 600)
+
+
+@dataclass(frozen=True)
+class Settings(IndexSettings, RetrievalSettings, AnswerSettings, LLMSettings):
+    """The one settings object: the four groups above in one frozen value (each stage's code is typed with the
+    group it reads, so mypy holds it to those fields). Every field's environment variable is `RAG_<FIELD>`."""
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
         object.__setattr__(self, "corpus_dir", str(self.corpus_dir))
@@ -197,19 +236,6 @@ class Settings:
     def choices(cls, name: str) -> tuple[str, ...]:
         """The values a choice field takes, read off its type (`Settings.choices("retrieval")`)."""
         return CHOICES[name]
-
-    def context_tokens(self) -> int:
-        """Passage tokens in a language model's prompt (`llm_context_tokens`, or its automatic value)."""
-        return self.llm_context_tokens or (2500 if self.llm_base_url else 600)
-
-    def seed_corpus(self) -> Path | None:
-        """The folder a missing index is built from: `corpus_dir` when set; the bundled articles for the
-        default index folder; otherwise None (the user must index something first)."""
-        if self.corpus_dir:
-            return Path(self.corpus_dir)
-        if self.index_dir.resolve() == DEFAULT_INDEX_DIR.resolve():
-            return BUNDLED_ARTICLES
-        return None
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed; `None` values are ignored (handy for unset CLI flags)."""

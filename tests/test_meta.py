@@ -162,3 +162,22 @@ def test_the_readme_layout_table_names_every_top_level_module():
     tree = {p.name + ("/" if p.is_dir() else "") for p in (ROOT / "rag").iterdir()
             if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem not in ("__init__", "__main__"))}
     assert named == tree
+
+
+def test_settings_are_four_frozen_groups_and_each_stage_names_its_own():
+    """`Settings` is the four groups in one value: each field in exactly one group, every group frozen, and
+    the stages' code typed with the group it reads (mypy then holds each stage to its fields)."""
+    import dataclasses
+
+    from rag.settings import AnswerSettings, IndexSettings, LLMSettings, RetrievalSettings, Settings
+
+    groups = (IndexSettings, RetrievalSettings, AnswerSettings, LLMSettings)
+    names = [f.name for g in groups for f in dataclasses.fields(g)]
+    assert sorted(names) == sorted(f.name for f in dataclasses.fields(Settings)) and len(names) == len(set(names))
+    assert all(g.__dataclass_params__.frozen for g in groups) and all(isinstance(Settings(), g) for g in groups)
+    typed = {"retrieve/__init__.py": "RetrievalSettings", "retrieve/dates.py": "RetrievalSettings",
+             "answer/extractive.py": "AnswerSettings", "answer/reader.py": "AnswerSettings",
+             "answer/overview.py": "AnswerSettings", "index/vectors.py": "IndexSettings"}
+    for path, group in typed.items():
+        text = (ROOT / "rag" / path).read_text()
+        assert f"settings: {group}" in text and "settings: Settings" not in text, path

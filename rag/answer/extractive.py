@@ -27,7 +27,7 @@ from ..chunk import chunk_sentences
 from ..embed import Embedder, embed_all
 from ..index.sentences import SentenceVectors
 from ..schema import Answer, Article, Chunk, Citation, Hit
-from ..settings import Settings
+from ..settings import AnswerSettings
 from ..text import content_terms, lexical_overlap
 from .base import REFUSAL, AnswerRequest, draft, pieces
 from .refusal import asks_for, question_coverage, shows
@@ -51,7 +51,7 @@ _BULLET = re.compile(r"^•\s*")
 class Extractive:
     """Answers with the retrieved passages' best sentences; no model server."""
 
-    def __init__(self, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, embedder: Embedder, settings: AnswerSettings) -> None:
         self.embedder, self.settings = embedder, settings
 
     def extract(self, r: AnswerRequest) -> Extracted:
@@ -266,7 +266,7 @@ def sentence_cosines(
     query_vectors: np.ndarray,
     hits: Sequence[Hit],
     embedder: Embedder,
-    settings: Settings,
+    settings: AnswerSettings,
     stored: SentenceVectors | None,
     asked: np.ndarray | None = None,
 ) -> tuple[list[int], np.ndarray, float]:
@@ -321,7 +321,7 @@ def extract_answer(
     query_vectors: np.ndarray,
     hits: Sequence[Hit],
     embedder: Embedder,
-    settings: Settings,
+    settings: AnswerSettings,
     stored: SentenceVectors | None = None,
     articles: Mapping[str, Article] | None = None,
     asked_vector: np.ndarray | None = None,

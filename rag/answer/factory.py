@@ -69,7 +69,7 @@ def make_answerer(
     """The answerer `settings.answerer` names ("auto": the reader when installed, else extractive)."""
     extractive = Extractive(embedder, settings)
     if settings.answerer == "llm":
-        return LLMAnswerer(generator or make_generator(settings), extractive)
+        return LLMAnswerer(generator or make_generator(settings), extractive, settings.context_tokens(), settings.encoding)
     if settings.answerer == "reader" or (settings.answerer == "auto" and (reader or reader_installed(settings))):
         return Reader(extractive, reader or make_reader_model(settings), settings)
     return extractive

@@ -198,8 +198,10 @@ class LLMAnswerer:
     """Answers written by a chat model from the numbered passages, behind the extractive answerer's gate:
     what it refuses is refused without a generation, and any model failure falls back to its answer."""
 
-    def __init__(self, generator: Generator, extractive: Extractive) -> None:
+    def __init__(self, generator: Generator, extractive: Extractive, context_tokens: int, encoding: str) -> None:
+        """`context_tokens` of passages go in the prompt, counted with tiktoken's `encoding` (the index's)."""
         self.generator, self.extractive = generator, extractive
+        self.context_tokens, self.encoding = context_tokens, encoding
         self.rewriter = ModelRewriter(generator)
 
     def answer(self, request: AnswerRequest) -> Iterator[str | Answer]:
@@ -208,10 +210,7 @@ class LLMAnswerer:
             yield from pieces(gate.text)
             yield gate
             return
-        settings = self.extractive.settings
-        messages = build_messages(
-            request.question, request.hits, settings.context_tokens(), token_counter(settings.encoding)
-        )
+        messages = build_messages(request.question, request.hits, self.context_tokens, token_counter(self.encoding))
         raw = ""
         try:
             for delta in self.generator.stream(messages):

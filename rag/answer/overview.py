@@ -27,7 +27,7 @@ from ..index.sentences import SentenceVectors
 from ..index.store import IndexData
 from ..retrieve.dates import Dates, relative_range
 from ..schema import Answer, Article, Chunk, Citation, Hit
-from ..settings import Settings
+from ..settings import AnswerSettings
 from ..text import content_terms
 from .base import REFUSAL, draft
 from .extractive import extract_answer, jaccard
@@ -177,7 +177,7 @@ def digest(data: IndexData, dates: Dates, newest: str) -> Answer:
 
 
 def timeline_candidates(
-    topic: str, vectors: np.ndarray, hits: Sequence[Hit], embedder: Embedder, settings: Settings,
+    topic: str, vectors: np.ndarray, hits: Sequence[Hit], embedder: Embedder, settings: AnswerSettings,
     stored: SentenceVectors | None,
 ) -> list[tuple[Hit, tuple[int, int], bool]]:
     """Per article found (best first): the hit and article span of its best sentence that names the topic

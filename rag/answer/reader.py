@@ -25,7 +25,7 @@ from typing import Protocol
 from ..errors import LLMUnavailable
 from ..generate.local import Completion
 from ..schema import Answer, Citation, Hit, ShortAnswer, Turn
-from ..settings import Settings
+from ..settings import AnswerSettings
 from ..text import strip_markers
 from .base import REFUSAL, AnswerRequest, draft, pieces
 from .extractive import Extracted, Extractive, Sentence
@@ -183,7 +183,7 @@ def snap(reply: str, texts: Sequence[str]) -> tuple[int, int, int] | None:
 class Reader:
     """The extractive answer first, then the reader's short answer with its one supporting sentence."""
 
-    def __init__(self, extractive: Extractive, model: ReaderModel, settings: Settings) -> None:
+    def __init__(self, extractive: Extractive, model: ReaderModel, settings: AnswerSettings) -> None:
         self.extractive, self.model, self.settings = extractive, model, settings
 
     def answer(self, request: AnswerRequest) -> Iterator[str | Answer]:

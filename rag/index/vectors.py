@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import IndexCorrupt
 from ..schema import Chunk
-from ..settings import VECTOR_STORES, Settings
+from ..settings import VECTOR_STORES, IndexSettings
 from .dense import FaissIndex
 from .milvus import MilvusIndex
 
@@ -96,7 +96,7 @@ STORES: dict[str, StoreType] = {cls.NAME: cls for cls in (FaissIndex, MilvusInde
 
 
 def build_store(
-    kind: str, vectors: np.ndarray, dimension: int, settings: Settings, chunks: Sequence[Chunk] = ()
+    kind: str, vectors: np.ndarray, dimension: int, settings: IndexSettings, chunks: Sequence[Chunk] = ()
 ) -> VectorStore:
     """A new store of `kind` holding `vectors` (unit length, row i = chunk i). Milvus also keeps the chunks'
     texts and runs BM25 and the fusion itself (`full_text_search` gives that BM25 side)."""

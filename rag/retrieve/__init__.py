@@ -17,7 +17,7 @@ from ..errors import RagError
 from ..index.store import IndexData
 from ..index.vectors import in_store_hybrid
 from ..schema import Hit
-from ..settings import Settings
+from ..settings import RetrievalSettings
 from .dates import (
     Dates,
     check_date,
@@ -54,7 +54,7 @@ def rrf_fuse(rankings: Sequence[Sequence[int]], k: int) -> list[tuple[int, float
 
 
 def retrieve(
-    data: IndexData, vectors: np.ndarray | None, queries: Sequence[str], settings: Settings, dates: Dates = Dates()
+    data: IndexData, vectors: np.ndarray | None, queries: Sequence[str], settings: RetrievalSettings, dates: Dates = Dates()
 ) -> tuple[Hit, ...]:
     """Top `settings.top_k` hits for the queries (and their embeddings, row per query), by `settings.retrieval`
     mode: only chunks published within strict `dates`; with dates read from the question, those in range rank
@@ -92,7 +92,7 @@ def _rankings(
     data: IndexData,
     vectors: np.ndarray | None,
     queries: Sequence[str],
-    settings: Settings,
+    settings: RetrievalSettings,
     dates: Dates,
     retrievers: Sequence[Retriever],
     best: dict[str, dict[int, tuple[int, float]]],

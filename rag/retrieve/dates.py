@@ -15,7 +15,7 @@ from ..clean import normalise_date
 from ..errors import RagError
 from ..index.store import IndexData
 from ..schema import Hit
-from ..settings import Settings
+from ..settings import RetrievalSettings
 
 _MONTH_NAMES = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTH_YEAR = re.compile(rf"\b(?:in|during|of|since)\s+({'|'.join(_MONTH_NAMES)})\s+((?:19|20)\d{{2}})\b", re.I)
@@ -144,7 +144,7 @@ def check_date(name: str, value: object) -> str:
 
 
 def resolve_dates(
-    question: str, data: IndexData, since: object, until: object, settings: Settings, today: object = None
+    question: str, data: IndexData, since: object, until: object, settings: RetrievalSettings, today: object = None
 ) -> tuple[Dates, str]:
     """The dates to search and a notice saying so. `since` / `until`, when given, limit the search. Otherwise
     a year or month the question names ("in 2021") limits it, and a relative phrase ("last week", counted
