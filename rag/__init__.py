@@ -4,11 +4,11 @@
     >>> a = ask("what did China say was the crux?")   # doctest: +SKIP
     >>> a.text, a.citations[0].text                     # doctest: +SKIP
 
-The public API: `ask`, `ask_stream` and `index_articles` over the default index (or the one a `Settings` names),
-`open_rag` for the `RAG` handle of one index (ask, search, index, remove, stats, `answering_with`), the
-result types, `Settings` (and the web chat's `AppSettings`), `RagError` and two lists of choices. `rag.render` is the presentation module
-the shells share (Markdown, HTML and plain text of an answer; progress bars). `app.py`, the CLI and
-`eval/` use only these (a test checks this).
+The public API: `ask`, `ask_stream` and `index_articles` over the default index (or the one a `Settings`
+names), `open_rag` for the `RAG` handle of one index (ask, search, index, remove, stats, `answering_with`),
+the result types, `Settings` (and the web chat's `AppSettings`), `RagError` and two lists of choices.
+`rag.render` is the presentation module the shells share (Markdown, HTML and plain text of an answer;
+progress bars). `app.py`, the CLI and `eval/` use only these (a test checks this).
 
 Importing this package is cheap: torch, sentence-transformers, FAISS and bm25s load on first use.
 """

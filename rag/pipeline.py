@@ -290,6 +290,14 @@ class RAG:
 _OPEN: dict[Settings, RAG] = {}
 
 
+def _handle(settings: Settings) -> RAG:
+    """The one `RAG` per settings in this process (made on first use; opening an index is lazy)."""
+    rag = _OPEN.get(settings)
+    if rag is None:
+        rag = _OPEN[settings] = RAG(settings)
+    return rag
+
+
 def _answer(question: str, draft: Answer, hits: tuple[Hit, ...], query: str, dates: Dates, notice: str) -> Answer:
     """The answerer's `Answer` completed: the question, the hits, the query searched, the dates, the notices,
     and suggestions of what to ask next when it answered."""
@@ -304,9 +312,7 @@ def open_rag(settings: Settings | None = None) -> RAG:
     """The `RAG` for these settings (one per settings per process). A missing index is built from
     `settings.seed_corpus()` (the bundled articles, for the default index folder); elsewhere it is an error."""
     settings = settings or Settings.from_env()
-    rag = _OPEN.get(settings)
-    if rag is None:
-        rag = _OPEN[settings] = RAG(settings)
+    rag = _handle(settings)
     if not rag.exists():
         corpus = settings.seed_corpus()
         if corpus is None:
@@ -367,6 +373,4 @@ def index_articles(
     """Add or update the articles under `paths` (files, folders, .jsonl feeds, http(s) URLs) in the default
     index (or the one `settings` names), building it if there is none. `rebuild`: start from empty;
     `sync`: also drop articles whose files under these folders are gone."""
-    settings = settings or Settings.from_env()
-    rag = _OPEN.get(settings) or _OPEN.setdefault(settings, RAG(settings))
-    return rag.index(paths, rebuild=rebuild, progress=progress, sync=sync)
+    return _handle(settings or Settings.from_env()).index(paths, rebuild=rebuild, progress=progress, sync=sync)

@@ -1,6 +1,7 @@
 """The answer seam: what every answerer gets (`AnswerRequest`), what it returns (an `Answer`, made with
-`draft`: the pipeline adds the question, hits and query), and the `Answerer` protocol. Answerers: `extractive.Extractive` (sentences, no model), `reader.Reader` (a short
-span read by a local model, over the extractive answer) and `llm.LLMAnswerer` (a chat model writes it).
+`draft`: the pipeline adds the question, hits and query), and the `Answerer` protocol. Answerers:
+`extractive.Extractive` (sentences, no model), `reader.Reader` (a short span read by a local model, over the
+extractive answer) and `llm.LLMAnswerer` (a chat model writes it).
 """
 
 from __future__ import annotations

@@ -229,14 +229,15 @@ class Reader:
         kind = asks_for(request.question) if self.settings.answer_kinds == "check" else ""
         if not shows(context[snapped[0]].text[snapped[1] : snapped[2]], kind):  # "how many?" read as no number
             return refusal
-        answer = short_draft(request.hits, context[snapped[0]], snapped[1], snapped[2], first, score)
-        return dataclasses.replace(answer, reader_sureness=sure)
+        return short_draft(request.hits, context[snapped[0]], snapped[1], snapped[2], first, score, sure)
 
 
-def short_draft(hits: Sequence[Hit], sentence: Sentence, start: int, end: int, first: Answer, score: float | None) -> Answer:
+def short_draft(
+    hits: Sequence[Hit], sentence: Sentence, start: int, end: int, first: Answer, score: float | None, sure: float | None
+) -> Answer:
     """The reader's answer: the span in bold (by the renderer), then its sentence cited as [1]."""
     citation = Citation.from_hit(1, hits[sentence.hit_index], ((sentence.start, sentence.end),))
     short = ShortAnswer(sentence.text[start:end], 1, sentence.start + start, sentence.start + end)
     text = f"{sentence.text.lstrip('• ').strip()} [1]"
     return draft(text, (citation,), False, first.confidence, "reader", coverage=first.coverage, short=short,
-                 reader_score=score)
+                 reader_score=score, reader_sureness=sure)
